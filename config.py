@@ -1,0 +1,149 @@
+"""Configuration from ``KUDOS_*`` environment variables.
+
+Every variable is documented in the README. ``load(environ)`` turns the
+environment into Flask config keys and collects every problem it finds, so an
+operator sees all of them at once instead of fixing one per restart.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+# Which ID token / userinfo claim carries each piece of a person's profile.
+# Override per provider with KUDOS_OIDC_CLAIM_<FIELD>, e.g. KUDOS_OIDC_CLAIM_TITLE=jobTitle.
+CLAIM_DEFAULTS = {
+    "email": "email",
+    "name": "name",
+    "title": "title",
+    "department": "department",
+    "team": "team",
+    "manager_email": "manager_email",
+    "groups": "groups",
+}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable Kudos."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def default_database_url(instance_path: str) -> str:
+    return "sqlite:///" + os.path.join(instance_path, "kudos.sqlite3")
+
+
+def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
+    """Read the environment; raise ``ConfigError`` listing every bad value."""
+    problems: list[str] = []
+
+    def text(name: str, default: str | None = None) -> str | None:
+        value = environ.get(name, "").strip()
+        return value or default
+
+    def boolean(name: str, default: bool) -> bool:
+        raw = environ.get(name, "").strip().lower()
+        if not raw:
+            return default
+        if raw in TRUE_WORDS:
+            return True
+        if raw in FALSE_WORDS:
+            return False
+        problems.append(f"{name} must be one of true/false, yes/no, on/off or 1/0, not {raw!r}")
+        return default
+
+    def positive_int(name: str, default: int) -> int:
+        raw = environ.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            value = 0
+        if value < 1:
+            problems.append(f"{name} must be a whole number of at least 1, not {raw!r}")
+            return default
+        return value
+
+    timezone = text("KUDOS_TIMEZONE", "UTC")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            f"KUDOS_TIMEZONE must be an IANA time zone name such as Europe/Paris, not {timezone!r}"
+        )
+        timezone = "UTC"
+
+    base_url = text("KUDOS_BASE_URL")
+    if base_url:
+        base_url = base_url.rstrip("/")
+        if not base_url.startswith(("https://", "http://")) or "?" in base_url or "#" in base_url:
+            problems.append(
+                f"KUDOS_BASE_URL must be the site's address such as https://kudos.example.com, "
+                f"not {base_url!r}"
+            )
+
+    issuer = text("KUDOS_OIDC_ISSUER")
+    if issuer and not issuer.startswith(("https://", "http://")):
+        problems.append(f"KUDOS_OIDC_ISSUER must be an https:// URL, not {issuer!r}")
+    if issuer and not (text("KUDOS_OIDC_CLIENT_ID") and text("KUDOS_OIDC_CLIENT_SECRET")):
+        problems.append(
+            "KUDOS_OIDC_CLIENT_ID and KUDOS_OIDC_CLIENT_SECRET are required with KUDOS_OIDC_ISSUER"
+        )
+
+    smtp_url = text("KUDOS_SMTP_URL")
+    if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
+        problems.append(f"KUDOS_SMTP_URL must start with smtp:// or smtps://, not {smtp_url!r}")
+
+    settings: dict[str, Any] = {
+        "SECRET_KEY": text("KUDOS_SECRET_KEY"),
+        "DATABASE_URL": text("KUDOS_DATABASE_URL") or default_database_url(instance_path),
+        "BASE_URL": base_url,
+        "OIDC_ISSUER": issuer.rstrip("/") if issuer else None,
+        "OIDC_CLIENT_ID": text("KUDOS_OIDC_CLIENT_ID"),
+        "OIDC_CLIENT_SECRET": text("KUDOS_OIDC_CLIENT_SECRET"),
+        "OIDC_ADMIN_GROUP": text("KUDOS_OIDC_ADMIN_GROUP"),
+        "OIDC_SCOPES": text("KUDOS_OIDC_SCOPES", "openid email profile"),
+        "OIDC_AUTO_CREATE": boolean("KUDOS_OIDC_AUTO_CREATE", True),
+        "OIDC_TRUST_EMAIL": boolean("KUDOS_OIDC_TRUST_EMAIL", False),
+        "OIDC_PROVIDER_NAME": text("KUDOS_OIDC_PROVIDER_NAME", "your company account"),
+        "OIDC_CLAIMS": {
+            field: text(f"KUDOS_OIDC_CLAIM_{field.upper()}", default)
+            for field, default in CLAIM_DEFAULTS.items()
+        },
+        "TIMEZONE": timezone,
+        "DAILY_KUDOS_LIMIT": positive_int("KUDOS_DAILY_KUDOS_LIMIT", 20),
+        "SMTP_URL": smtp_url,
+        "MAIL_FROM": text("KUDOS_MAIL_FROM", "Kudos <kudos@localhost>"),
+        "SESSION_COOKIE_SECURE": boolean("KUDOS_COOKIE_SECURE", True),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": True,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # No form or API call needs more; bigger bodies get a 413.
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # A signed-in session lasts a working day; then the provider is asked again.
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+    }
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def check(settings: Mapping[str, Any]) -> None:
+    """Refuse settings that are only acceptable in the demo or the tests."""
+    relaxed = settings.get("TESTING") or settings.get("DEMO")
+    if not relaxed and not settings.get("SECRET_KEY"):
+        raise ConfigError(
+            [
+                "KUDOS_SECRET_KEY is required: set it to a long random string, for example "
+                "the output of `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            ]
+        )

@@ -1,0 +1,32 @@
+"""Writing to the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kudos.audit.models import AuditEntry
+from kudos.db import utcnow
+from kudos.people.models import Person
+
+
+def record(
+    session: Session,
+    actor: Person | None,
+    action: str,
+    *,
+    target_type: str | None = None,
+    target_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    entry = AuditEntry(
+        created_at=utcnow(),
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        details=details or {},
+    )
+    session.add(entry)
+    return entry

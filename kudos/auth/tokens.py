@@ -1,0 +1,115 @@
+"""Personal API tokens: created once, stored only as a hash, revocable.
+
+A token looks like ``kudos_<random>``; its SHA-256 is stored, so a copy of
+the database does not give anyone API access. The first characters are kept
+as a prefix so people can tell their tokens apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from kudos.audit.services import record
+from kudos.auth.models import ApiToken
+from kudos.people.models import Person
+
+TOKEN_PREFIX = "kudos_"  # noqa: S105 - a label, not a secret
+NAME_MAX_LENGTH = 100
+# Writing last_used_at on every call would turn each read into a write.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+class TokenRejected(Exception):
+    def __init__(self, fields: dict[str, str]) -> None:
+        self.fields = fields
+        super().__init__("; ".join(fields.values()))
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_token(
+    session: Session,
+    person: Person,
+    name: str,
+    *,
+    now: datetime,
+    expires_at: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """A new token for ``person``; returns the model and the plaintext, which
+    is shown once and never stored. Flushes."""
+    name = (name or "").strip()
+    if not name:
+        raise TokenRejected({"name": "Give the token a name, e.g. the script that uses it."})
+    if len(name) > NAME_MAX_LENGTH:
+        raise TokenRejected({"name": f"Keep the name under {NAME_MAX_LENGTH} characters."})
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        person_id=person.id,
+        name=name,
+        token_hash=hash_token(raw),
+        prefix=raw[: len(TOKEN_PREFIX) + 4],
+        created_at=now,
+        expires_at=expires_at,
+    )
+    session.add(token)
+    session.flush()
+    record(
+        session,
+        person,
+        "token.created",
+        target_type="api_token",
+        target_id=token.id,
+        details={"name": name},
+    )
+    return token, raw
+
+
+def authenticate(session: Session, raw: str, *, now: datetime) -> Person | None:
+    """The active person a token belongs to, or None for a wrong, revoked or
+    expired token. Looking up by hash compares no secrets in Python."""
+    if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+        return None
+    token = session.scalar(
+        select(ApiToken)
+        .where(ApiToken.token_hash == hash_token(raw))
+        .options(joinedload(ApiToken.person))
+    )
+    if token is None or token.revoked_at is not None:
+        return None
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
+    if not token.person.active:
+        return None
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
+        token.last_used_at = now
+        session.flush()
+    return token.person
+
+
+def tokens_of(session: Session, person: Person) -> list[ApiToken]:
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.person_id == person.id)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+    )
+
+
+def revoke_token(session: Session, person: Person, token_id: int, *, now: datetime) -> bool:
+    """Revoke one of ``person``'s own tokens; False when it is not theirs."""
+    token = session.get(ApiToken, token_id)
+    if token is None or token.person_id != person.id:
+        return False
+    if token.revoked_at is None:
+        token.revoked_at = now
+        record(session, person, "token.revoked", target_type="api_token", target_id=token.id)
+        session.flush()
+    return True

@@ -1,0 +1,132 @@
+"""The declarative base, shared column types and the request-scoped session.
+
+Services use ``db.session`` and only ``flush()``; the request (or CLI command)
+boundary commits once. The session is scoped to the Flask application context
+and removed when that context ends, so every request starts clean.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, current_app
+from flask.globals import app_ctx
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+# Named constraints from the first migration on, so later migrations can
+# alter or drop them by name on every engine (SQLite batch mode needs names).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always handed back timezone-aware.
+
+    SQLite has no time zones and returns naive values; PostgreSQL returns
+    aware ones. This type makes both look the same to the application and
+    refuses naive datetimes, which are the usual source of off-by-hours bugs.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; pass an aware datetime in UTC")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# Primary keys are 32-bit integers on every engine; anything larger names nothing.
+MAX_ID = 2**31 - 1
+
+
+def valid_ids(ids: list[int]) -> list[int]:
+    """Only the ids that can exist (others would be an error on PostgreSQL)."""
+    return [item for item in ids if 0 < item <= MAX_ID]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    engine = create_engine(url, **options)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Turn on foreign keys and let SQLAlchemy own transactions on SQLite.
+
+    pysqlite starts transactions lazily and breaks SAVEPOINT; this is the
+    documented SQLAlchemy recipe that makes nested transactions work, which
+    the test isolation and the all-or-nothing directory import rely on.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+class Database:
+    """Binds an engine and a session factory to each app (``init_app``)."""
+
+    def __init__(self) -> None:
+        self.session: scoped_session[Session] = scoped_session(
+            self._new_session, scopefunc=_app_context_id
+        )
+
+    def init_app(self, app: Flask) -> None:
+        engine = make_engine(app.config["DATABASE_URL"], pool_pre_ping=True)
+        app.extensions["kudos.db"] = sessionmaker(bind=engine, expire_on_commit=False)
+        app.teardown_appcontext(self._remove_session)
+
+    @staticmethod
+    def engine(app: Flask | None = None) -> Engine:
+        factory = (app or current_app).extensions["kudos.db"]
+        return factory.kw["bind"]
+
+    @staticmethod
+    def _new_session() -> Session:
+        return current_app.extensions["kudos.db"]()
+
+    def _remove_session(self, _exc: BaseException | None) -> None:
+        self.session.remove()
+
+
+def _app_context_id() -> int:
+    return id(app_ctx._get_current_object())

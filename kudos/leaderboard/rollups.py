@@ -1,0 +1,213 @@
+"""Keeping the leaderboard rollups in step with the recognitions.
+
+Every change goes through ``count_kudos`` (+1 when a kudos is sent or
+restored, -1 when it is deleted or hidden) or ``people_changed`` (someone
+was deactivated or reactivated), inside the caller's transaction. Scores
+are then recomputed for just the people touched, with two set-based
+statements. ``rebuild`` recomputes everything from the recognitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    BindParameter,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from kudos.leaderboard.models import ALL_VALUES, LeaderboardPair, LeaderboardScore
+from kudos.people.models import Person
+from kudos.recognition.models import Kudos, Recognition, kudos_value
+from kudos.timeutil import Month
+
+PAIR_CAP = 3
+
+
+def month_key(month: Month) -> int:
+    return month.year * 100 + month.month
+
+
+def key_of(moment: datetime, zone: ZoneInfo) -> int:
+    return month_key(Month.containing(moment, zone))
+
+
+def count_kudos(session: Session, kudos: Kudos, delta: int, zone: ZoneInfo) -> None:
+    """Add (+1) or remove (-1) one kudos's recognitions from the rollups."""
+    key = key_of(kudos.created_at, zone)
+    value_keys = [ALL_VALUES, *(value.id for value in kudos.values)]
+    rows = [
+        {
+            "month": key,
+            "value_id": value_id,
+            "sender_id": kudos.sender_id,
+            "recipient_id": recognition.recipient_id,
+            "count": delta,
+        }
+        for recognition in kudos.recognitions
+        for value_id in value_keys
+    ]
+    if not rows:
+        return
+    if delta > 0:
+        _upsert_pairs(session, rows)
+    else:
+        pair = LeaderboardPair.__table__
+        session.execute(
+            update(pair)
+            .where(
+                pair.c.month == key,
+                pair.c.value_id == _bind("value_id"),
+                pair.c.sender_id == _bind("sender_id"),
+                pair.c.recipient_id == _bind("recipient_id"),
+            )
+            .values(count=pair.c.count - 1)
+            .execution_options(synchronize_session=False),
+            [
+                {
+                    "b_value_id": row["value_id"],
+                    "b_sender_id": row["sender_id"],
+                    "b_recipient_id": row["recipient_id"],
+                }
+                for row in rows
+            ],
+        )
+        session.execute(delete(pair).where(pair.c.month == key, pair.c.count <= 0))
+    people = {kudos.sender_id, *(recognition.recipient_id for recognition in kudos.recognitions)}
+    refresh(session, key, people)
+
+
+def _bind(name: str) -> BindParameter:
+    return bindparam(f"b_{name}")
+
+
+def _upsert_pairs(session: Session, rows: list[dict[str, int]]) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(LeaderboardPair.__table__)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["month", "value_id", "sender_id", "recipient_id"],
+        set_={"count": LeaderboardPair.__table__.c.count + stmt.excluded.count},
+    )
+    session.execute(stmt, rows)
+
+
+def refresh(session: Session, key: int, person_ids: Collection[int]) -> None:
+    """Recompute the month's scores of these people from the pair counts,
+    counting only partners who are active."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return
+    score = LeaderboardScore.__table__
+    session.execute(delete(score).where(score.c.month == key, score.c.person_id.in_(ids)))
+    _insert_scores(session, [LeaderboardPair.month == key], ids)
+
+
+def _insert_scores(session: Session, conditions: list, ids: list[int] | None) -> None:
+    pair = LeaderboardPair
+    capped = case((pair.count > PAIR_CAP, literal(PAIR_CAP)), else_=pair.count)
+    for board, me, partner in (
+        ("given", pair.sender_id, pair.recipient_id),
+        ("received", pair.recipient_id, pair.sender_id),
+    ):
+        where = list(conditions)
+        if ids is not None:
+            where.append(me.in_(ids))
+        session.execute(
+            LeaderboardScore.__table__.insert().from_select(
+                ["month", "value_id", "board", "person_id", "score"],
+                select(
+                    pair.month, pair.value_id, literal(board), me, cast(func.sum(capped), Integer)
+                )
+                .join(Person, and_(Person.id == partner, Person.active))
+                .where(*where)
+                .group_by(pair.month, pair.value_id, me),
+            )
+        )
+
+
+def people_changed(session: Session, person_ids: Iterable[int]) -> None:
+    """Someone was deactivated or reactivated: the scores of everyone they
+    exchanged kudos with change, in every month they did."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return
+    pair = LeaderboardPair
+    touched = session.execute(
+        select(pair.month, pair.sender_id, pair.recipient_id)
+        .distinct()
+        .where(or_(pair.sender_id.in_(ids), pair.recipient_id.in_(ids)))
+    ).all()
+    by_month: dict[int, set[int]] = {}
+    for key, sender_id, recipient_id in touched:
+        by_month.setdefault(key, set()).update((sender_id, recipient_id))
+    for key, people in by_month.items():
+        refresh(session, key, people)
+
+
+def rebuild(session: Session, zone: ZoneInfo) -> int:
+    """Recompute every rollup from the recognitions; returns the months done."""
+    session.execute(delete(LeaderboardScore.__table__))
+    session.execute(delete(LeaderboardPair.__table__))
+    first, last = session.execute(
+        select(func.min(Recognition.created_at), func.max(Recognition.created_at))
+    ).one()
+    if first is None:
+        return 0
+    month, final, done = Month.containing(first, zone), Month.containing(last, zone), 0
+    while month <= final:
+        start, end = month.bounds(zone)
+        _insert_month_pairs(session, month_key(month), start, end)
+        month, done = month.next(), done + 1
+    _insert_scores(session, [], None)
+    session.flush()
+    return done
+
+
+def _insert_month_pairs(session: Session, key: int, start: datetime, end: datetime) -> None:
+    columns = ["month", "value_id", "sender_id", "recipient_id", "count"]
+    in_month = and_(
+        Recognition.created_at >= start, Recognition.created_at < end, Kudos.hidden_at.is_(None)
+    )
+    overall = (
+        select(
+            literal(key),
+            literal(ALL_VALUES),
+            Recognition.sender_id,
+            Recognition.recipient_id,
+            func.count(),
+        )
+        .join(Kudos, Kudos.id == Recognition.kudos_id)
+        .where(in_month)
+        .group_by(Recognition.sender_id, Recognition.recipient_id)
+    )
+    per_value = (
+        select(
+            literal(key),
+            kudos_value.c.value_id,
+            Recognition.sender_id,
+            Recognition.recipient_id,
+            func.count(),
+        )
+        .join(Kudos, Kudos.id == Recognition.kudos_id)
+        .join(kudos_value, kudos_value.c.kudos_id == Recognition.kudos_id)
+        .where(in_month)
+        .group_by(kudos_value.c.value_id, Recognition.sender_id, Recognition.recipient_id)
+    )
+    table = LeaderboardPair.__table__
+    session.execute(table.insert().from_select(columns, overall))
+    session.execute(table.insert().from_select(columns, per_value))

@@ -1,0 +1,223 @@
+"""Monthly leaderboards, read from rollups kept in step with every change.
+
+Rules (PRODUCT.md): boards count *recognitions* (one recipient of one kudos)
+in a calendar month of the organisation's time zone. A sender→recipient pair
+counts at most 3 times a month, on both boards. Hidden kudos and inactive
+people (sender or recipient) never count. People who opted out are not
+listed, but what they gave and received still counts for the other side.
+Ties share a rank (1, 2, 2, 4), in a fixed order inside a tie (the newest
+person in the directory first), which the score index gives for free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import Float, Select, and_, cast, func, select
+from sqlalchemy.orm import Session, aliased
+
+from kudos.leaderboard.models import ALL_VALUES, LeaderboardScore
+from kudos.leaderboard.rollups import PAIR_CAP, month_key
+from kudos.people.models import Person
+from kudos.preferences.models import RecognitionPreference
+from kudos.recognition.models import Kudos, Recognition
+from kudos.timeutil import Month
+
+Board = Literal["given", "received"]
+BOARDS: tuple[Board, ...] = ("given", "received")
+DEFAULT_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class Filters:
+    value_id: int | None = None
+    team_id: int | None = None
+    department_id: int | None = None
+
+
+NO_FILTERS = Filters()
+
+
+@dataclass(frozen=True)
+class Entry:
+    rank: int
+    person_id: int
+    name: str
+    score: int
+
+
+@dataclass(frozen=True)
+class Standings:
+    board: Board
+    entries: list[Entry]  # the top of the board
+    viewer: Entry | None  # the viewer's own line, wherever it is
+
+
+def _listed(board: Board, month: Month, filters: Filters) -> Select:
+    """People on the board this month: active, not opted out, in the filters."""
+    score = LeaderboardScore
+    stmt = (
+        select(
+            score.person_id.label("person_id"),
+            Person.name.label("name"),
+            score.score.label("score"),
+        )
+        .join(Person, and_(Person.id == score.person_id, Person.active))
+        .outerjoin(RecognitionPreference, RecognitionPreference.person_id == Person.id)
+        .where(
+            score.month == month_key(month),
+            score.value_id == (filters.value_id or ALL_VALUES),
+            score.board == board,
+            func.coalesce(RecognitionPreference.on_leaderboards, True),
+        )
+    )
+    if filters.team_id is not None:
+        stmt = stmt.where(Person.team_id == filters.team_id)
+    if filters.department_id is not None:
+        stmt = stmt.where(Person.department_id == filters.department_id)
+    return stmt
+
+
+def standings(
+    session: Session,
+    board: Board,
+    month: Month,
+    *,
+    filters: Filters = NO_FILTERS,
+    limit: int = DEFAULT_LIMIT,
+    viewer_id: int | None = None,
+) -> Standings:
+    """The top of a board and the viewer's own line wherever it is,
+    read from the rollups (see ``rollups.py``) along the score index."""
+    listed = _listed(board, month, filters)
+    top = session.execute(
+        # Exactly the score index's order (backwards): the read stops after
+        # ``limit`` rows even when thousands of people share the top score.
+        listed.order_by(LeaderboardScore.score.desc(), LeaderboardScore.person_id.desc()).limit(
+            limit
+        )
+    ).all()
+    entries: list[Entry] = []
+    for position, (person_id, name, score) in enumerate(top, start=1):
+        # Rows come best first, so a row's rank is its position unless it ties
+        # the row above (1, 2, 2, 4).
+        rank = entries[-1].rank if entries and entries[-1].score == score else position
+        entries.append(Entry(rank, person_id, name, score))
+    viewer = None
+    if viewer_id is not None:
+        viewer = next((entry for entry in entries if entry.person_id == viewer_id), None)
+        if viewer is None:
+            viewer = _viewer_line(session, listed, board, month, filters, viewer_id)
+    return Standings(board, entries, viewer)
+
+
+def _viewer_line(
+    session: Session,
+    listed: Select,
+    board: Board,
+    month: Month,
+    filters: Filters,
+    viewer_id: int,
+) -> Entry | None:
+    """The viewer's rank: one more than the listed people with a higher score."""
+    subquery = listed.subquery()
+    row = session.execute(select(subquery).where(subquery.c.person_id == viewer_id)).first()
+    if row is None:
+        return None
+    if filters.team_id is not None or filters.department_id is not None:
+        ahead = session.scalar(
+            select(func.count()).select_from(subquery).where(subquery.c.score > row.score)
+        )
+        return Entry(ahead + 1, row.person_id, row.name, row.score)
+    # Unfiltered boards can hold 100,000 people: count everyone ahead from the
+    # index alone, then take off the few ahead who are not listed.
+    score = LeaderboardScore
+    ahead_of = and_(
+        score.month == month_key(month),
+        score.value_id == (filters.value_id or ALL_VALUES),
+        score.board == board,
+        score.score > row.score,
+    )
+    unlisted = (
+        select(Person.id)
+        .where(~Person.active)
+        .union(
+            select(RecognitionPreference.person_id).where(~RecognitionPreference.on_leaderboards)
+        )
+    )
+    everyone = session.scalar(select(func.count()).where(ahead_of))
+    not_listed = session.scalar(select(func.count()).where(ahead_of, score.person_id.in_(unlisted)))
+    return Entry(everyone - not_listed + 1, row.person_id, row.name, row.score)
+
+
+@dataclass(frozen=True)
+class MutualPair:
+    first_id: int
+    first_name: str
+    second_id: int
+    second_name: str
+    first_to_second: int
+    second_to_first: int
+    share: float  # of everything the two gave that month, the part to each other
+
+
+# A pair is "worth a look" when both directions reach the monthly cap and most
+# of what both gave went to each other. Never acted on automatically.
+MUTUAL_SHARE = 0.6
+
+
+def mutual_pairs(session: Session, start: datetime, end: datetime) -> list[MutualPair]:
+    """People who mostly thank each other in a month, for admins to look at."""
+    sender, recipient = aliased(Person), aliased(Person)
+    pairs = (
+        select(
+            Recognition.sender_id.label("sender_id"),
+            Recognition.recipient_id.label("recipient_id"),
+            func.count().label("n"),
+        )
+        .join(Kudos, Kudos.id == Recognition.kudos_id)
+        .where(
+            Recognition.created_at >= start, Recognition.created_at < end, Kudos.hidden_at.is_(None)
+        )
+        .group_by(Recognition.sender_id, Recognition.recipient_id)
+        .cte("pairs")
+    )
+    given = (
+        select(pairs.c.sender_id.label("person_id"), func.sum(pairs.c.n).label("total"))
+        .group_by(pairs.c.sender_id)
+        .cte("given")
+    )
+    there, back = pairs.alias("there"), pairs.alias("back")
+    given_first, given_second = given.alias("given_first"), given.alias("given_second")
+    exchanged = there.c.n + back.c.n
+    rows = session.execute(
+        select(
+            there.c.sender_id,
+            sender.name,
+            there.c.recipient_id,
+            recipient.name,
+            there.c.n,
+            back.c.n,
+            cast(exchanged, Float) / (given_first.c.total + given_second.c.total),
+        )
+        .join(
+            back,
+            and_(
+                back.c.sender_id == there.c.recipient_id, back.c.recipient_id == there.c.sender_id
+            ),
+        )
+        .join(given_first, given_first.c.person_id == there.c.sender_id)
+        .join(given_second, given_second.c.person_id == there.c.recipient_id)
+        .join(sender, sender.id == there.c.sender_id)
+        .join(recipient, recipient.id == there.c.recipient_id)
+        .where(
+            there.c.sender_id < there.c.recipient_id,
+            there.c.n >= PAIR_CAP,
+            back.c.n >= PAIR_CAP,
+            exchanged >= MUTUAL_SHARE * (given_first.c.total + given_second.c.total),
+        )
+        .order_by(exchanged.desc(), sender.name)
+    ).all()
+    return [MutualPair(*row[:6], share=float(row[6])) for row in rows]

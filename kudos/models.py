@@ -1,0 +1,30 @@
+"""Every model in one import, so the metadata is complete for Alembic and tests."""
+
+from kudos.audit.models import AuditEntry
+from kudos.auth.models import ApiToken, Identity
+from kudos.db import Base
+from kudos.leaderboard.models import LeaderboardPair, LeaderboardScore
+from kudos.outbox.models import OutboxMessage
+from kudos.people.models import Department, Person, Team
+from kudos.preferences.models import FavouriteValue, RecognitionPreference
+from kudos.recognition.models import Kudos, Reaction, Recognition, Value, kudos_value
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "Department",
+    "FavouriteValue",
+    "Identity",
+    "Kudos",
+    "LeaderboardPair",
+    "LeaderboardScore",
+    "OutboxMessage",
+    "Person",
+    "Reaction",
+    "Recognition",
+    "RecognitionPreference",
+    "Team",
+    "Value",
+    "kudos_value",
+]

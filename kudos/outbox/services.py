@@ -1,0 +1,204 @@
+"""The e-mail outbox: record in the request, deliver later, never twice, never lost.
+
+A web request only inserts a row (``queue_email``). ``deliver_due`` (run by
+``kudos outbox deliver``, once or as a worker) sends due messages one at a
+time: each is locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several
+workers never pick the same one), sent, marked sent and committed before the
+next. When the SMTP server is down or answers "try later", the message stays
+queued and is retried with exponential backoff; only a permanent refusal
+(5xx) marks it failed, and it stays in the table for an admin to see.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kudos.outbox.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(hours=1)
+SMTP_TIMEOUT = 10
+
+
+def queue_email(
+    session: Session,
+    *,
+    kind: str,
+    to_address: str,
+    subject: str,
+    text_body: str,
+    html_body: str | None,
+    now: datetime,
+    recipient_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> OutboxMessage | None:
+    """Record an e-mail to send. With a ``dedupe_key`` already queued (sent
+    or not), nothing is added and ``None`` is returned. Flushes."""
+    if dedupe_key is not None and session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+    ):
+        return None
+    message = OutboxMessage(
+        kind=kind,
+        dedupe_key=dedupe_key,
+        recipient_id=recipient_id,
+        to_address=to_address,
+        subject=subject,
+        text_body=text_body,
+        html_body=html_body,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def cancel_pending(session: Session, dedupe_prefix: str) -> int:
+    """Drop queued, unsent messages whose key starts with ``dedupe_prefix``
+    (a kudos deleted or hidden before its e-mail went out). Flushes."""
+    messages = session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.dedupe_key.startswith(dedupe_prefix, autoescape=True),
+        )
+    ).all()
+    for message in messages:
+        session.delete(message)
+    session.flush()
+    return len(messages)
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, 4 min … at most an hour between tries."""
+    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_WAIT)
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.sent} sent, {self.retrying} to retry later, {self.failed} failed."
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    use_ssl: bool
+    starttls: bool
+    username: str | None
+    password: str | None
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpSettings:
+        """``smtp://user:password@host:587?starttls=true`` or ``smtps://host``."""
+        parts = urlsplit(url)
+        options = parse_qs(parts.query)
+        use_ssl = parts.scheme == "smtps"
+        return cls(
+            host=parts.hostname or "localhost",
+            port=parts.port or (465 if use_ssl else 25),
+            use_ssl=use_ssl,
+            starttls=options.get("starttls", ["false"])[0].lower() in ("1", "true", "yes"),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+
+def _email(message: OutboxMessage, mail_from: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = mail_from
+    email["To"] = message.to_address
+    email["Subject"] = message.subject
+    email["Date"] = formatdate(localtime=False)
+    # Stable per outbox row: a mail system that sees it twice can tell.
+    domain = mail_from.rsplit("@", 1)[-1].strip(" >") or "kudos.local"
+    email["Message-ID"] = make_msgid(idstring=f"kudos-outbox-{message.id}", domain=domain)
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(message.text_body)
+    if message.html_body:
+        email.add_alternative(message.html_body, subtype="html")
+    return email
+
+
+def _send(settings: SmtpSettings, email: EmailMessage) -> None:
+    smtp_class = smtplib.SMTP_SSL if settings.use_ssl else smtplib.SMTP
+    with smtp_class(settings.host, settings.port, timeout=SMTP_TIMEOUT) as smtp:
+        if settings.starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if settings.username:
+            smtp.login(settings.username, settings.password or "")
+        smtp.send_message(email)
+
+
+def _is_permanent(error: Exception) -> bool:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    code = getattr(error, "smtp_code", None)
+    return isinstance(code, int) and code >= 500
+
+
+def deliver_due(
+    session: Session, smtp_url: str, mail_from: str, *, now: datetime, limit: int = 100
+) -> DeliveryReport:
+    """Send every due message, one transaction per message. Commits."""
+    settings = SmtpSettings.from_url(smtp_url)
+    report = DeliveryReport()
+    for _ in range(limit):
+        message = session.scalar(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if message is None:
+            break
+        try:
+            _send(settings, _email(message, mail_from))
+        except (TimeoutError, smtplib.SMTPException, OSError) as error:
+            message.attempts += 1
+            message.last_error = f"{type(error).__name__}: {error}"[:1000]
+            if _is_permanent(error):
+                message.status = "failed"
+                report.failed += 1
+            else:
+                message.next_attempt_at = now + backoff(message.attempts)
+                report.retrying += 1
+            report.errors.append(message.last_error)
+            log.warning(
+                "outbox: message %s not sent (attempt %s): %s",
+                message.id,
+                message.attempts,
+                type(error).__name__,
+            )
+            session.commit()
+            if not _is_permanent(error):
+                break  # the server is down or busy: stop until the next run
+            continue
+        message.status = "sent"
+        message.sent_at = now
+        message.attempts += 1
+        message.last_error = None
+        session.commit()
+        report.sent += 1
+    return report

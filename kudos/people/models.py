@@ -1,0 +1,128 @@
+"""People, teams and departments: the company directory."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Integer,
+    String,
+    false,
+    or_,
+    true,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kudos.db import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from kudos.preferences.models import RecognitionPreference
+
+
+class NamedGroup:
+    """Columns shared by teams and departments: a unique name and URL slug."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    slug: Mapped[str] = mapped_column(String(140), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.slug}>"
+
+
+class Department(NamedGroup, Base):
+    __tablename__ = "department"
+
+
+class Team(NamedGroup, Base):
+    __tablename__ = "team"
+
+
+class Person(UserMixin, Base):
+    """An employee. E-mail is stored lower-cased, which makes it unique
+    case-insensitively on every engine with a plain unique constraint."""
+
+    __tablename__ = "person"
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        CheckConstraint("manager_id IS NULL OR manager_id <> id", name="not_own_manager"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(200))
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("department.id", ondelete="SET NULL"), index=True
+    )
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("team.id", ondelete="SET NULL"), index=True
+    )
+    manager_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
+    # Admin rights come from two places: granted in Kudos (``kudos admins add``)
+    # and from the identity provider's admin group, refreshed at each sign-in.
+    admin_granted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    admin_from_group: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # ``active`` rather than ``is_active``: Flask-Login's UserMixin owns that name.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Bumped to end every open session of this person (sign out everywhere,
+    # deactivation); the session cookie carries the version it was made with.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Set when the person chose "later" on onboarding; the reminder stays.
+    onboarding_postponed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    department: Mapped[Department | None] = relationship(lazy="joined", innerjoin=False)
+    team: Mapped[Team | None] = relationship(lazy="joined", innerjoin=False)
+    manager: Mapped[Person | None] = relationship(remote_side=[id], lazy="select")
+    preference: Mapped[RecognitionPreference | None] = relationship(
+        back_populates="person", lazy="select"
+    )
+
+    @hybrid_property
+    def is_admin(self) -> bool:
+        return self.admin_granted or self.admin_from_group
+
+    @is_admin.inplace.expression
+    @classmethod
+    def _is_admin_expression(cls) -> ColumnElement[bool]:
+        return or_(cls.admin_granted, cls.admin_from_group)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: inactive people cannot sign in
+        return self.active
+
+    def get_id(self) -> str:
+        # The session version makes old cookies invalid after "sign out everywhere".
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def initials(self) -> str:
+        parts = [part for part in self.name.split() if part[:1].isalpha()]
+        if not parts:
+            return self.email[:1].upper()
+        if len(parts) == 1:
+            return parts[0][:2].upper()
+        return (parts[0][0] + parts[-1][0]).upper()
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.split() else self.email
+
+    def __repr__(self) -> str:
+        return f"<Person {self.email}>"
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()

@@ -1,0 +1,199 @@
+"""Saving how a person likes to be recognised, and reading it back for others.
+
+The onboarding page, the settings page and the API all save through
+``save_preferences``, so the rules for each field live here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kudos.audit.services import record
+from kudos.db import valid_ids
+from kudos.people.models import Person
+from kudos.preferences.models import (
+    BEST_WAY_MAX_LENGTH,
+    MAX_FAVOURITE_VALUES,
+    STYLES,
+    FavouriteValue,
+    RecognitionPreference,
+)
+from kudos.recognition.models import VISIBILITIES, Value
+
+AUDIENCE_LABELS = {
+    "public": "everyone",
+    "team": "their team",
+    "private": "just them and their manager",
+}
+
+
+class PreferencesRejected(Exception):
+    def __init__(self, fields: dict[str, str]) -> None:
+        self.fields = fields
+        super().__init__("; ".join(f"{name}: {text}" for name, text in fields.items()))
+
+
+@dataclass(frozen=True)
+class PreferenceChoices:
+    audience: str
+    style: str
+    email_opt_in: bool
+    on_leaderboards: bool
+    favourite_value_ids: Sequence[int]
+    best_way_to_thank: str | None
+
+
+def save_preferences(
+    session: Session, person: Person, choices: PreferenceChoices, *, now: datetime
+) -> RecognitionPreference:
+    """Check every field, then create or update the person's preferences.
+    Raises ``PreferencesRejected`` with a message per bad field. Flushes."""
+    problems: dict[str, str] = {}
+    if choices.audience not in VISIBILITIES:
+        problems["audience"] = "Choose who should see praise for you: public, team or private."
+    if choices.style not in STYLES:
+        problems["style"] = "Choose a quiet pat on the back (low_key) or air horns (celebratory)."
+    for name in ("email_opt_in", "on_leaderboards"):
+        if not isinstance(getattr(choices, name), bool):
+            problems[name] = "Answer yes or no."
+    wanted = list(dict.fromkeys(choices.favourite_value_ids))
+    values = {
+        value.id: value
+        for value in session.scalars(
+            select(Value).where(Value.id.in_(valid_ids(wanted)), Value.active)
+        )
+    }
+    if len(wanted) > MAX_FAVOURITE_VALUES:
+        problems["favourite_values"] = f"Pick up to {MAX_FAVOURITE_VALUES} values."
+    elif len(values) < len(wanted):
+        problems["favourite_values"] = "Pick values from the list."
+    best_way = (choices.best_way_to_thank or "").strip() or None
+    if best_way is not None and len(best_way) > BEST_WAY_MAX_LENGTH:
+        problems["best_way_to_thank"] = (
+            f"Keep it to {BEST_WAY_MAX_LENGTH} characters (now {len(best_way)})."
+        )
+    elif best_way is not None and any(ord(ch) < 32 for ch in best_way):
+        problems["best_way_to_thank"] = "Use one line of plain text."
+    if problems:
+        raise PreferencesRejected(problems)
+
+    preference = person.preference
+    created = preference is None
+    if created:
+        preference = RecognitionPreference(person=person, created_at=now)
+        session.add(preference)
+    preference.audience = choices.audience
+    preference.style = choices.style
+    preference.email_opt_in = choices.email_opt_in
+    preference.on_leaderboards = choices.on_leaderboards
+    preference.best_way_to_thank = best_way
+    preference.updated_at = now
+    preference.favourites = [
+        FavouriteValue(value=values[value_id], position=position)
+        for position, value_id in enumerate(wanted, start=1)
+    ]
+    session.flush()
+    record(
+        session,
+        person,
+        "preferences.saved" if not created else "preferences.created",
+        target_type="person",
+        target_id=person.id,
+        details={
+            "audience": preference.audience,
+            "style": preference.style,
+            "email": preference.email_opt_in,
+            "leaderboards": preference.on_leaderboards,
+        },
+    )
+    return preference
+
+
+def postpone_onboarding(session: Session, person: Person, *, now: datetime) -> None:
+    person.onboarding_postponed_at = now
+    session.flush()
+
+
+def needs_onboarding(person: Person) -> bool:
+    return person.preference is None and person.onboarding_postponed_at is None
+
+
+@dataclass(frozen=True)
+class PreferenceSummary:
+    """Sentences a sender reads about how a colleague likes to be recognised."""
+
+    person: Person
+    audience: str
+    style: str
+    favourite_values: list[Value]
+    best_way_to_thank: str | None
+    known: bool
+
+    @property
+    def audience_sentence(self) -> str:
+        name = self.person.first_name
+        if self.audience == "private":
+            return (
+                f"{name} prefers private recognition: only {name} and their manager "
+                "(and you) will see it."
+            )
+        if self.audience == "team":
+            return (
+                f"{name} prefers recognition within their team: their teammates and "
+                "managers (and you) will see it."
+            )
+        return f"{name} is happy for everyone to see praise."
+
+    @property
+    def style_sentence(self) -> str:
+        if self.style == "celebratory":
+            return "Loves a celebration: air horns and balloons."
+        return "Prefers a quiet pat on the back."
+
+
+def summary(person: Person) -> PreferenceSummary:
+    preference = person.preference
+    if preference is None:
+        return PreferenceSummary(person, "public", "low_key", [], None, known=False)
+    return PreferenceSummary(
+        person,
+        preference.audience,
+        preference.style,
+        preference.favourite_values,
+        preference.best_way_to_thank,
+        known=True,
+    )
+
+
+def visibility_sentence(requested: str, effective: str, recipients: Sequence[Person]) -> str:
+    """What the sender reads before sending: who will see this kudos, and why
+    when a recipient's preference made it more private."""
+    names = _join([person.first_name for person in recipients]) or "them"
+    if effective == "public":
+        audience = "Everyone at the company will see it."
+    elif effective == "team":
+        audience = f"It will be visible to you, {names}, their teams and their managers."
+    else:
+        audience = f"It will be visible only to you, {names} and their managers."
+    stricter = [
+        person
+        for person in recipients
+        if person.preference is not None and person.preference.audience == effective
+    ]
+    if effective != requested and stricter:
+        who = _join([person.first_name for person in stricter])
+        verb = "prefers" if len(stricter) == 1 else "prefer"
+        kind = "private" if effective == "private" else "team-only"
+        return f"{who} {verb} {kind} recognition, so their choice wins. {audience}"
+    return audience
+
+
+def _join(names: list[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]

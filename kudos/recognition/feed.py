@@ -1,0 +1,116 @@
+"""Feeds: newest first, paged by keyset on (created_at, id) — never OFFSET."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from kudos.people.models import Person
+from kudos.recognition.models import Kudos, Reaction, Recognition, kudos_value
+from kudos.recognition.visibility import visible_to
+
+PAGE_SIZE = 20
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ends: the (created_at, id) of its last kudos."""
+
+    created_at: datetime
+    kudos_id: int
+
+    def encode(self) -> str:
+        micros = (self.created_at - EPOCH) // MICROSECOND
+        return f"{micros}.{self.kudos_id}"
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        micros, dot, kudos_id = text.partition(".")
+        if not dot or not micros.isdigit() or not kudos_id.isdigit() or len(micros) > 18:
+            raise ValueError(f"{text!r} is not a feed position")
+        moment = EPOCH + int(micros) * MICROSECOND
+        return cls(moment, int(kudos_id))
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    items: list[Kudos]
+    older: Cursor | None
+
+
+CARD_LOADING = (
+    joinedload(Kudos.sender),
+    selectinload(Kudos.recognitions).joinedload(Recognition.recipient),
+    selectinload(Kudos.values),
+    selectinload(Kudos.reactions).joinedload(Reaction.person),
+)
+
+
+def kudos_with_details(session: Session, kudos_id: int) -> Kudos | None:
+    """One kudos with everything a card shows, in four queries at most."""
+    return session.scalar(
+        select(Kudos)
+        .where(Kudos.id == kudos_id)
+        .options(*CARD_LOADING)
+        .execution_options(populate_existing=True)
+    )
+
+
+def feed_page(
+    session: Session,
+    viewer: Person,
+    *,
+    where: ColumnElement[bool] | None = None,
+    before: Cursor | None = None,
+    size: int | None = None,
+) -> FeedPage:
+    size = size or PAGE_SIZE
+    stmt = (
+        select(Kudos)
+        .where(visible_to(viewer))
+        .options(*CARD_LOADING)
+        .order_by(Kudos.created_at.desc(), Kudos.id.desc())
+        .limit(size + 1)
+    )
+    if where is not None:
+        stmt = stmt.where(where)
+    if before is not None:
+        stmt = stmt.where(
+            or_(
+                Kudos.created_at < before.created_at,
+                and_(Kudos.created_at == before.created_at, Kudos.id < before.kudos_id),
+            )
+        )
+    rows = list(session.scalars(stmt).unique())
+    items = rows[:size]
+    older = Cursor(items[-1].created_at, items[-1].id) if len(rows) > size else None
+    return FeedPage(items, older)
+
+
+# Filters for the feeds (and the API's list): each is a WHERE clause over Kudos.
+
+
+def for_team(team_id: int) -> ColumnElement[bool]:
+    """Kudos received by anyone in the team."""
+    return Kudos.id.in_(
+        select(Recognition.kudos_id)
+        .join(Person, Person.id == Recognition.recipient_id)
+        .where(Person.team_id == team_id)
+    )
+
+
+def received_by(person_id: int) -> ColumnElement[bool]:
+    return Kudos.id.in_(select(Recognition.kudos_id).where(Recognition.recipient_id == person_id))
+
+
+def given_by(person_id: int) -> ColumnElement[bool]:
+    return Kudos.sender_id == person_id
+
+
+def with_value(value_id: int) -> ColumnElement[bool]:
+    return Kudos.id.in_(select(kudos_value.c.kudos_id).where(kudos_value.c.value_id == value_id))

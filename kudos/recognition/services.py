@@ -1,0 +1,337 @@
+"""Sending, deleting, hiding and reacting: the one place for the rules.
+
+The compose page, the API and the demo loader all call ``send_kudos``.
+Services flush and never commit; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from kudos import notifications, timeutil
+from kudos.audit.services import record
+from kudos.db import valid_ids
+from kudos.leaderboard import rollups
+from kudos.people.models import Person
+from kudos.recognition.models import (
+    VISIBILITIES,
+    VISIBILITY_RANK,
+    Kudos,
+    Reaction,
+    Recognition,
+    Value,
+)
+
+MAX_RECIPIENTS = 10
+MAX_MESSAGE_LENGTH = 1000
+MAX_VALUES = 3
+MAX_HIDE_REASON_LENGTH = 500
+IDEMPOTENCY_KEY_MAX_LENGTH = 128
+DELETE_WINDOW = timedelta(minutes=15)
+# Control characters other than line breaks and tabs have no place in a message.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class KudosRejected(Exception):
+    """A rule was broken. ``fields`` maps field names to messages for people;
+    ``status`` is the HTTP status the API answers with."""
+
+    code = "invalid"
+
+    def __init__(self, fields: dict[str, str], *, status: int = 422) -> None:
+        self.fields = fields
+        self.status = status
+        super().__init__("; ".join(f"{name}: {text}" for name, text in fields.items()))
+
+    @property
+    def message(self) -> str:
+        return next(iter(self.fields.values()))
+
+
+class DailyLimitReached(KudosRejected):
+    code = "daily_limit"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            {
+                "__all__": f"You have sent {limit} kudos today, the daily limit. Thank you "
+                "for being generous! You can send more tomorrow."
+            },
+            status=429,
+        )
+
+
+class IdempotencyConflict(KudosRejected):
+    code = "idempotency_conflict"
+
+    def __init__(self) -> None:
+        super().__init__(
+            {
+                "__all__": "This Idempotency-Key was already used for a different kudos. "
+                "Use a new key for a new kudos."
+            },
+            status=409,
+        )
+
+
+@dataclass(frozen=True)
+class SendResult:
+    kudos: Kudos
+    created: bool  # False when an earlier request with the same key made it
+
+
+def clean_message(message: str) -> str:
+    return message.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def preferred_audience(person: Person) -> str:
+    """The audience a recipient chose at onboarding; ``public`` until they do."""
+    return person.preference.audience if person.preference is not None else "public"
+
+
+def effective_visibility(requested: str, recipients: Sequence[Person]) -> str:
+    """The most restrictive of the sender's choice and each recipient's audience."""
+    choices = [requested, *(preferred_audience(person) for person in recipients)]
+    return max(choices, key=lambda choice: VISIBILITY_RANK.get(choice, 0))
+
+
+def _unique(ids: Sequence[int]) -> list[int]:
+    return list(dict.fromkeys(ids))
+
+
+def check_kudos(
+    session: Session,
+    sender: Person,
+    recipient_ids: Sequence[int],
+    value_ids: Sequence[int],
+    message: str,
+    visibility: str,
+) -> tuple[list[Person], list[Value], str]:
+    """Check every rule about the content; return the recipients, values and
+    cleaned message, or raise ``KudosRejected`` with every problem found."""
+    problems: dict[str, str] = {}
+    wanted = _unique(recipient_ids)
+    people = {
+        person.id: person
+        for person in session.scalars(select(Person).where(Person.id.in_(valid_ids(wanted))))
+    }
+    recipients = [people[person_id] for person_id in wanted if person_id in people]
+    if not wanted:
+        problems["recipients"] = "Choose at least one person to thank."
+    elif len(recipients) < len(wanted):
+        problems["recipients"] = "Some of the people chosen are not in the directory."
+    elif sender.id in people:
+        problems["recipients"] = "You can't send kudos to yourself, but it's a nice thought."
+    elif len(wanted) > MAX_RECIPIENTS:
+        problems["recipients"] = f"Choose at most {MAX_RECIPIENTS} people."
+    elif inactive := [person.name for person in recipients if not person.active]:
+        problems["recipients"] = f"{', '.join(inactive)} no longer works here."
+
+    text = clean_message(message)
+    if not text:
+        problems["message"] = "Write a few words about what they did."
+    elif len(text) > MAX_MESSAGE_LENGTH:
+        problems["message"] = f"Keep it to {MAX_MESSAGE_LENGTH} characters (now {len(text)})."
+    elif CONTROL_CHARACTERS.search(text):
+        problems["message"] = "The message contains invisible control characters."
+
+    wanted_values = _unique(value_ids)
+    found = {
+        value.id: value
+        for value in session.scalars(select(Value).where(Value.id.in_(valid_ids(wanted_values))))
+    }
+    values = [found[value_id] for value_id in wanted_values if value_id in found]
+    if not wanted_values:
+        problems["values"] = "Choose the value they showed."
+    elif len(wanted_values) > MAX_VALUES:
+        problems["values"] = f"Choose at most {MAX_VALUES} values."
+    elif len(values) < len(wanted_values):
+        problems["values"] = "One of the chosen values does not exist."
+    elif any(not value.active for value in values):
+        problems["values"] = "One of the chosen values is no longer in use."
+
+    if visibility not in VISIBILITIES:
+        problems["visibility"] = "Choose who can see this kudos: public, team or private."
+
+    if problems:
+        raise KudosRejected(problems)
+    return recipients, values, text
+
+
+def send_kudos(
+    session: Session,
+    sender: Person,
+    recipient_ids: Sequence[int],
+    value_ids: Sequence[int],
+    message: str,
+    visibility: str,
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+    daily_limit: int,
+    idempotency_key: str | None = None,
+) -> SendResult:
+    """Validate every rule, then record the kudos, one recognition per
+    recipient, and what each recipient should be told.
+
+    The sender's row is locked first (PostgreSQL), so two requests from one
+    sender run one after the other: the daily limit and the idempotency key
+    hold even when they arrive at the same moment.
+    """
+    recipients, values, text = check_kudos(
+        session, sender, recipient_ids, value_ids, message, visibility
+    )
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise KudosRejected(
+            {"idempotency_key": f"Use a key of 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters."},
+            status=400,
+        )
+    session.execute(select(Person.id).where(Person.id == sender.id).with_for_update())
+
+    if idempotency_key:
+        earlier = session.scalar(
+            select(Kudos)
+            .where(Kudos.sender_id == sender.id, Kudos.idempotency_key == idempotency_key)
+            .options(selectinload(Kudos.recognitions), selectinload(Kudos.values))
+        )
+        if earlier is not None:
+            same = (
+                {r.recipient_id for r in earlier.recognitions} == {p.id for p in recipients}
+                and {v.id for v in earlier.values} == {v.id for v in values}
+                and earlier.message == text
+                and earlier.requested_visibility == visibility
+            )
+            if not same:
+                raise IdempotencyConflict()
+            return SendResult(earlier, created=False)
+
+    day_start, day_end = timeutil.day_bounds(now, zone)
+    sent_today = session.scalar(
+        select(func.count())
+        .select_from(Kudos)
+        .where(Kudos.sender_id == sender.id, Kudos.created_at >= day_start)
+        .where(Kudos.created_at < day_end)
+    )
+    if sent_today >= daily_limit:
+        raise DailyLimitReached(daily_limit)
+
+    kudos = Kudos(
+        sender=sender,
+        message=text,
+        requested_visibility=visibility,
+        visibility=effective_visibility(visibility, recipients),
+        created_at=now,
+        idempotency_key=idempotency_key or None,
+        values=values,
+    )
+    kudos.recognitions = [
+        Recognition(recipient=person, sender_id=sender.id, created_at=now, position=index)
+        for index, person in enumerate(recipients)
+    ]
+    session.add(kudos)
+    session.flush()
+    rollups.count_kudos(session, kudos, +1, zone)
+    notifications.kudos_sent(session, kudos)
+    return SendResult(kudos, created=True)
+
+
+def can_delete(person: Person, kudos: Kudos, now: datetime) -> bool:
+    return kudos.sender_id == person.id and now - kudos.created_at <= DELETE_WINDOW
+
+
+def delete_kudos(
+    session: Session, person: Person, kudos: Kudos, *, now: datetime, zone: ZoneInfo
+) -> None:
+    """The sender takes back their own kudos within 15 minutes."""
+    if kudos.sender_id != person.id:
+        raise KudosRejected({"__all__": "Only the sender can delete a kudos."}, status=403)
+    if not can_delete(person, kudos, now):
+        raise KudosRejected(
+            {
+                "__all__": "Kudos can only be deleted in the first 15 minutes. Ask an admin to "
+                "hide it if it needs to go."
+            },
+            status=409,
+        )
+    record(
+        session,
+        person,
+        "kudos.deleted",
+        target_type="kudos",
+        target_id=kudos.id,
+        details={
+            "message": kudos.message,
+            "recipients": [r.recipient_id for r in kudos.recognitions],
+        },
+    )
+    notifications.kudos_withdrawn(session, kudos)
+    if kudos.hidden_at is None:
+        rollups.count_kudos(session, kudos, -1, zone)
+    session.delete(kudos)
+    session.flush()
+
+
+def hide_kudos(
+    session: Session,
+    admin: Person,
+    kudos: Kudos,
+    reason: str,
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+) -> None:
+    """Moderation: hidden kudos leave every feed, board and summary, but stay stored."""
+    reason = reason.strip()
+    if not reason:
+        raise KudosRejected({"reason": "Say why it is hidden; the sender may ask."})
+    if len(reason) > MAX_HIDE_REASON_LENGTH:
+        raise KudosRejected(
+            {"reason": f"Keep the reason under {MAX_HIDE_REASON_LENGTH} characters."}
+        )
+    if kudos.hidden_at is None:
+        rollups.count_kudos(session, kudos, -1, zone)
+    kudos.hidden_at, kudos.hidden_by_id, kudos.hidden_reason = now, admin.id, reason
+    notifications.kudos_withdrawn(session, kudos)
+    record(
+        session,
+        admin,
+        "kudos.hidden",
+        target_type="kudos",
+        target_id=kudos.id,
+        details={"reason": reason},
+    )
+    session.flush()
+
+
+def restore_kudos(session: Session, admin: Person, kudos: Kudos, *, zone: ZoneInfo) -> None:
+    record(
+        session,
+        admin,
+        "kudos.restored",
+        target_type="kudos",
+        target_id=kudos.id,
+        details={"reason": kudos.hidden_reason},
+    )
+    if kudos.hidden_at is not None:
+        rollups.count_kudos(session, kudos, +1, zone)
+    kudos.hidden_at, kudos.hidden_by_id, kudos.hidden_reason = None, None, None
+    session.flush()
+
+
+def toggle_reaction(session: Session, person: Person, kudos: Kudos, *, now: datetime) -> bool:
+    """React, or take the reaction back. Returns whether the person now reacts."""
+    existing = session.get(Reaction, (kudos.id, person.id))
+    if existing is not None:
+        session.delete(existing)
+        session.flush()
+        return False
+    session.add(Reaction(kudos_id=kudos.id, person_id=person.id, created_at=now))
+    session.flush()
+    return True

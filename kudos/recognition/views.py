@@ -1,0 +1,237 @@
+"""Recognition pages: feeds, composing, a single kudos, reactions, deletion."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import ColumnElement, select
+from werkzeug.wrappers import Response
+
+from kudos.auth.redirects import is_local_path
+from kudos.db import utcnow, valid_ids
+from kudos.extensions import db
+from kudos.people.models import Person
+from kudos.people.services import search_people
+from kudos.preferences.services import summary as preference_summary
+from kudos.preferences.services import visibility_sentence
+from kudos.recognition import feed
+from kudos.recognition.forms import VISIBILITY_CHOICES, ActionForm, ComposeForm, HideForm
+from kudos.recognition.models import VISIBILITY_RANK, Kudos, Reaction, Value
+from kudos.recognition.services import (
+    KudosRejected,
+    can_delete,
+    delete_kudos,
+    effective_visibility,
+    send_kudos,
+    toggle_reaction,
+)
+from kudos.recognition.visibility import can_see
+from kudos.timeutil import org_zone
+
+bp = Blueprint("recognition", __name__)
+
+
+def cursor_from_request() -> feed.Cursor | None:
+    raw = request.args.get("before")
+    if raw is None:
+        return None
+    try:
+        return feed.Cursor.decode(raw)
+    except ValueError:
+        abort(400, "That feed position is not valid. Start again from the newest kudos.")
+
+
+def feed_page(where: ColumnElement[bool] | None = None) -> feed.FeedPage:
+    return feed.feed_page(db.session, current_user, where=where, before=cursor_from_request())
+
+
+@bp.get("/")
+def company_feed() -> str:
+    return render_template("feed/company.html", page=feed_page(), actions=ActionForm())
+
+
+@bp.get("/values/<slug>")
+def value_feed(slug: str) -> str:
+    value = db.session.scalar(select(Value).where(Value.slug == slug)) or abort(404)
+    return render_template(
+        "feed/value.html",
+        value=value,
+        page=feed_page(feed.with_value(value.id)),
+        actions=ActionForm(),
+    )
+
+
+# Composing ---------------------------------------------------------------------
+
+
+def _ids(name: str) -> list[int]:
+    """Ids from repeated form fields; anything that is not a number is dropped."""
+    return [int(item) for item in request.form.getlist(name) if item.strip().isdigit()][:50]
+
+
+def _people(ids: list[int]) -> list[Person]:
+    found = {
+        person.id: person
+        for person in db.session.scalars(select(Person).where(Person.id.in_(valid_ids(ids))))
+    }
+    return [found[person_id] for person_id in dict.fromkeys(ids) if person_id in found]
+
+
+def _preview(chosen: list[Person], requested: str) -> dict[str, object]:
+    """Who will see the kudos and how each recipient likes to be recognised."""
+    if requested not in VISIBILITY_RANK:
+        requested = "public"
+    effective = effective_visibility(requested, chosen)
+    return {
+        "effective": effective,
+        "visibility_sentence": visibility_sentence(requested, effective, chosen),
+        "summaries": [preference_summary(person) for person in chosen],
+    }
+
+
+@bp.get("/kudos/new/preview")
+def compose_preview() -> str:
+    """The preview panel again, for the page's script as recipients change."""
+    ids = [int(item) for item in request.args.getlist("recipients") if item.isdigit()][:50]
+    chosen = [person for person in _people(ids) if person.id != current_user.id]
+    return render_template(
+        "kudos/_preview.html", **_preview(chosen, request.args.get("visibility", "public"))
+    )
+
+
+def _render_compose(
+    form: ComposeForm,
+    chosen: list[Person],
+    value_ids: list[int],
+    *,
+    errors: dict[str, str] | None = None,
+    matches: list[Person] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    values = db.session.scalars(select(Value).where(Value.active).order_by(Value.position))
+    return render_template(
+        "kudos/new.html",
+        form=form,
+        chosen=chosen,
+        chosen_value_ids=set(value_ids),
+        values=list(values),
+        errors=errors or {},
+        matches=matches,
+        visibility_choices=VISIBILITY_CHOICES,
+        **_preview(chosen, form.visibility.data or ""),
+    ), status
+
+
+@bp.route("/kudos/new", methods=["GET", "POST"])
+def compose() -> Response | tuple[str, int]:
+    form = ComposeForm()
+    if request.method == "GET":
+        to = request.args.get("to", "")
+        chosen = _people([int(to)]) if to.isdigit() and int(to) != current_user.id else []
+        return _render_compose(form, chosen, [])
+
+    recipient_ids = _ids("recipients")
+    chosen = _people(recipient_ids)
+    value_ids = _ids("values")
+    action = request.form.get("action", "send")
+    if action.startswith("remove:"):
+        chosen = [person for person in chosen if str(person.id) != action.split(":", 1)[1]]
+        return _render_compose(form, chosen, value_ids)
+    if action == "search":
+        matches = [
+            person
+            for person in search_people(
+                db.session, form.q.data or "", limit=10, exclude_id=current_user.id
+            )
+            if person not in chosen
+        ]
+        return _render_compose(form, chosen, value_ids, matches=matches)
+
+    try:
+        result = send_kudos(
+            db.session,
+            current_user,
+            recipient_ids,
+            value_ids,
+            form.message.data or "",
+            form.visibility.data or "",
+            now=utcnow(),
+            zone=ZoneInfo(current_app.config["TIMEZONE"]),
+            daily_limit=current_app.config["DAILY_KUDOS_LIMIT"],
+            idempotency_key=(form.idempotency_key.data or None),
+        )
+    except KudosRejected as rejected:
+        db.session.rollback()
+        return _render_compose(
+            form, chosen, value_ids, errors=rejected.fields, status=rejected.status
+        )
+    db.session.commit()
+    kudos = result.kudos
+    names = ", ".join(person.first_name for person in kudos.recipients)
+    flash(f"Your kudos to {names} is on its way. Thank you for noticing!", "success")
+    return redirect(url_for("recognition.company_feed"))
+
+
+# One kudos, reactions, deletion ------------------------------------------------
+
+
+def load_kudos(kudos_id: int, *, include_hidden: bool = False) -> Kudos:
+    """The kudos if the viewer may see it; 404 otherwise (never reveal it exists)."""
+    kudos = feed.kudos_with_details(db.session, kudos_id)
+    if kudos is None or not can_see(current_user, kudos, include_hidden=include_hidden):
+        abort(404)
+    return kudos
+
+
+@bp.get("/kudos/<id:kudos_id>")
+def show(kudos_id: int) -> str:
+    kudos = load_kudos(kudos_id, include_hidden=current_user.is_admin)
+    return render_template(
+        "kudos/show.html",
+        kudos=kudos,
+        actions=ActionForm(),
+        hide_form=HideForm(),
+        deletable=can_delete(current_user, kudos, utcnow()),
+    )
+
+
+def _back(default: str) -> Response:
+    target = request.form.get("next", "")
+    return redirect(target if is_local_path(target) else default)
+
+
+@bp.post("/kudos/<id:kudos_id>/react")
+def react(kudos_id: int) -> Response:
+    kudos = load_kudos(kudos_id)
+    reacted = toggle_reaction(db.session, current_user, kudos, now=utcnow())
+    db.session.commit()
+    if request.accept_mimetypes.best == "application/json":
+        count = len(db.session.scalars(select(Reaction).where(Reaction.kudos_id == kudos.id)).all())
+        return jsonify(reacted=reacted, count=count)
+    return _back(url_for("recognition.show", kudos_id=kudos.id))
+
+
+@bp.post("/kudos/<id:kudos_id>/delete")
+def delete(kudos_id: int) -> Response | tuple[str, int]:
+    kudos = load_kudos(kudos_id)
+    try:
+        delete_kudos(db.session, current_user, kudos, now=utcnow(), zone=org_zone())
+    except KudosRejected as rejected:
+        db.session.rollback()
+        flash(rejected.message, "error")
+        return redirect(url_for("recognition.show", kudos_id=kudos_id))
+    db.session.commit()
+    flash("Your kudos was deleted.", "info")
+    return redirect(url_for("recognition.company_feed"))

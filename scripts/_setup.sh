@@ -1,0 +1,54 @@
+# Shared set-up for scripts/demo and scripts/test: a virtual environment in
+# .venv with Kudos and its dependencies. Sourced, not run.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        echo "Please install as root: $*" >&2; exit 1
+    fi
+}
+
+apt_install() {
+    # Install Debian packages that are missing (quietly; once).
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "==> Installing system packages: ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "Kudos needs Python 3.11 or newer (found: $("$PYTHON" --version 2>&1))." >&2
+    exit 1
+fi
+if ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
+    apt_install python3-venv
+fi
+
+EXTRAS=${KUDOS_EXTRAS:-}
+STAMP=.venv/.installed${EXTRAS:+-$EXTRAS}
+if [ ! -x .venv/bin/python ]; then
+    echo "==> Creating the virtual environment in .venv"
+    "$PYTHON" -m venv .venv
+fi
+if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
+    echo "==> Installing Kudos and its dependencies into .venv"
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e ".${EXTRAS:+[$EXTRAS]}"
+    touch "$STAMP"
+fi
+
+install_test_provider() {
+    # The real OpenID provider (Node.js) that the sign-in tests talk to.
+    command -v node >/dev/null || apt_install nodejs npm
+    local dir=devtools/oidc-provider
+    if [ ! -d "$dir/node_modules/oidc-provider" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+        echo "==> Installing the test OpenID provider (npm ci in $dir)"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}

@@ -1,0 +1,167 @@
+"""Test fixtures: one database per run, one rolled-back transaction per test.
+
+The database is SQLite by default, or PostgreSQL when the test command sets
+``KUDOS_TEST_DATABASE_URL``. It is migrated once with Alembic (the real
+upgrade path). Each test runs inside a transaction on one connection; the
+application's sessions join it with savepoints, so a view's ``commit()``
+only releases a savepoint and everything is rolled back at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command as alembic_command
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session
+
+from kudos import create_app
+from kudos.db import make_engine
+from kudos.migrate import alembic_config
+from tests import factories
+
+TEST_SECRET_KEY = "test-secret-key-not-for-production"
+
+
+# Tests of simultaneous writers need PostgreSQL's row locks; SQLite allows
+# one writer at a time, so they are not collected for the SQLite run.
+collect_ignore = (
+    ["test_concurrency_pg.py"]
+    if not os.environ.get("KUDOS_TEST_DATABASE_URL", "").startswith("postgresql")
+    else []
+)
+
+
+def pytest_report_header() -> str:
+    return f"kudos test database: {engine_name()}"
+
+
+def engine_name() -> str:
+    url = os.environ.get("KUDOS_TEST_DATABASE_URL", "")
+    return "postgresql" if url.startswith("postgresql") else "sqlite"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("KUDOS_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'kudos-test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    with engine.begin() as connection:
+        alembic_command.upgrade(alembic_config(connection=connection), "head")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture
+def app_overrides() -> dict[str, object]:
+    """Override in a test module to change the app's settings."""
+    return {}
+
+
+@pytest.fixture
+def app(
+    connection: Connection, database_url: str, app_overrides: dict[str, object], tmp_path: Path
+) -> Iterator[Flask]:
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "DATABASE_URL": database_url,
+        "SESSION_COOKIE_SECURE": False,
+        **app_overrides,
+    }
+    app = create_app(settings)
+    app.extensions["kudos.db"].configure(bind=connection, join_transaction_mode="create_savepoint")
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(connection: Connection) -> Iterator[Session]:
+    """A session for arranging and checking data, inside the test's transaction."""
+    with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
+        yield session
+
+
+@pytest.fixture
+def make(session: Session) -> factories.Factory:
+    return factories.Factory(session)
+
+
+class Browser:
+    """A signed-in test client that submits forms the way a person would,
+    CSRF token included."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def get(self, url: str, **kwargs: object):  # noqa: ANN201
+        return self.client.get(url, **kwargs)
+
+    def csrf_token(self, url: str) -> str:
+        page = self.client.get(url).get_data(as_text=True)
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+        assert match, f"no CSRF token on {url}"
+        return match.group(1)
+
+    def submit(
+        self, form_url: str, action: str | None = None, data: dict | None = None, **kwargs: object
+    ):  # noqa: ANN201
+        fields = {"csrf_token": self.csrf_token(form_url), **(data or {})}
+        return self.client.post(action or form_url, data=fields, **kwargs)
+
+
+@pytest.fixture
+def browser(client: FlaskClient) -> Browser:
+    return Browser(client)
+
+
+def sign_in(client: FlaskClient, person) -> None:  # noqa: ANN001
+    """Sign ``person`` in by writing the Flask-Login session directly.
+
+    Sign-in itself is tested through its own pages; other tests only need
+    to be somebody.
+    """
+    with client.session_transaction() as flask_session:
+        flask_session["_user_id"] = person.get_id()
+        flask_session["_fresh"] = True
+
+
+@pytest.fixture
+def signed_in(client: FlaskClient, make: factories.Factory):
+    """A signed-in ordinary employee; returns the person."""
+    person = make.person(name="Ada Lovelace", email="ada@acme.example.com")
+    sign_in(client, person)
+    return person

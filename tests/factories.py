@@ -1,0 +1,79 @@
+"""Factories: make people, teams and kudos in one line, with sensible defaults."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kudos.db import utcnow
+from kudos.people.models import Department, Person, Team
+from kudos.recognition.models import Kudos, Value
+from kudos.recognition.services import send_kudos
+from kudos.text import slugify
+
+_numbers = itertools.count(1)
+
+
+class Factory:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _save(self, obj):  # noqa: ANN001, ANN202
+        self.session.add(obj)
+        self.session.commit()
+        return obj
+
+    def department(self, name: str | None = None) -> Department:
+        name = name or f"Department {next(_numbers)}"
+        return self._save(Department(name=name, slug=slugify(name)))
+
+    def team(self, name: str | None = None) -> Team:
+        name = name or f"Team {next(_numbers)}"
+        return self._save(Team(name=name, slug=slugify(name)))
+
+    def person(
+        self,
+        name: str | None = None,
+        email: str | None = None,
+        *,
+        new: bool = False,
+        **fields: object,
+    ) -> Person:
+        """A person who has seen onboarding (chose "later"), unless ``new``."""
+        number = next(_numbers)
+        name = name or f"Person {number}"
+        email = email or f"person{number}@acme.example.com"
+        if not new:
+            fields.setdefault("onboarding_postponed_at", utcnow())
+        return self._save(Person(name=name, email=email.lower(), **fields))
+
+    def value(self, slug: str = "responsive") -> Value:
+        return self.session.scalars(select(Value).where(Value.slug == slug)).one()
+
+    def kudos(
+        self,
+        sender: Person,
+        recipients: list[Person],
+        *,
+        message: str = "Thanks for the quick help!",
+        values: list[str] | None = None,
+        visibility: str = "public",
+        at: datetime | None = None,
+    ) -> Kudos:
+        kudos = send_kudos(
+            self.session,
+            sender,
+            [person.id for person in recipients],
+            [self.value(slug).id for slug in values or ["responsive"]],
+            message,
+            visibility,
+            now=at or utcnow(),
+            zone=ZoneInfo("UTC"),
+            daily_limit=10_000,
+        ).kudos
+        self.session.commit()
+        return kudos

@@ -1,0 +1,73 @@
+"""The `kudos` command line: migrations and synthetic data."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, inspect, select
+
+from kudos import create_app
+from kudos.db import make_engine
+from kudos.people.models import Person
+from kudos.recognition.models import Kudos, Recognition
+
+
+def test_db_upgrade_and_downgrade_from_the_command_line(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    runner = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url}).test_cli_runner()
+
+    upgraded = runner.invoke(args=["db", "upgrade"])
+    engine = make_engine(url)
+    tables_after_upgrade = set(inspect(engine).get_table_names())
+    downgraded = runner.invoke(args=["db", "downgrade", "base"])
+    tables_after_downgrade = set(inspect(engine).get_table_names())
+    engine.dispose()
+
+    assert upgraded.exit_code == 0, upgraded.output
+    assert {"person", "kudos", "recognition", "value"} <= tables_after_upgrade
+    assert downgraded.exit_code == 0, downgraded.output
+    assert tables_after_downgrade == {"alembic_version"}
+
+
+def test_seed_adds_synthetic_people_and_kudos(runner, session):
+    result = runner.invoke(args=["seed", "--users", "50", "--kudos", "200", "--months", "2"])
+
+    assert result.exit_code == 0, result.output
+    assert session.scalar(select(func.count()).select_from(Person)) == 50
+    assert session.scalar(select(func.count()).select_from(Kudos)) == 200
+    self_thanks = (
+        select(func.count())
+        .select_from(Recognition)
+        .where(Recognition.sender_id == Recognition.recipient_id)
+    )
+    assert session.scalar(self_thanks) == 0
+
+
+def test_seed_can_run_twice(runner, session):
+    runner.invoke(args=["seed", "--users", "10", "--kudos", "5"])
+    result = runner.invoke(args=["seed", "--users", "10", "--kudos", "5"])
+
+    assert result.exit_code == 0, result.output
+    assert session.scalar(select(func.count()).select_from(Person)) == 20
+
+
+def test_admins_add_list_and_remove(runner, make, session):
+    make.person(name="Ana Souza", email="ana@acme.example.com")
+
+    added = runner.invoke(args=["admins", "add", "ANA@acme.example.com"])
+    listed = runner.invoke(args=["admins", "list"])
+    session.expire_all()
+    ana = session.scalar(select(Person).where(Person.email == "ana@acme.example.com"))
+    assert added.exit_code == 0, added.output
+    assert ana.is_admin
+    assert "ana@acme.example.com\tAna Souza\tkudos" in listed.output
+
+    removed = runner.invoke(args=["admins", "remove", "ana@acme.example.com"])
+    session.expire_all()
+    assert removed.exit_code == 0, removed.output
+    assert not session.scalar(select(Person).where(Person.email == "ana@acme.example.com")).is_admin
+
+
+def test_admins_add_an_unknown_person_fails_clearly(runner):
+    result = runner.invoke(args=["admins", "add", "nobody@acme.example.com"])
+
+    assert result.exit_code == 1
+    assert "nobody with the e-mail nobody@acme.example.com" in result.output

@@ -1,0 +1,161 @@
+"""Configuration from the environment, and the app factory."""
+
+from __future__ import annotations
+
+import pytest
+
+import config
+from kudos import create_app
+
+
+def load(**environ: str) -> dict:
+    return config.load(environ, instance_path="/srv/kudos/instance")
+
+
+def test_defaults_when_nothing_is_set():
+    settings = load()
+
+    assert settings["DATABASE_URL"] == "sqlite:////srv/kudos/instance/kudos.sqlite3"
+    assert settings["TIMEZONE"] == "UTC"
+    assert settings["DAILY_KUDOS_LIMIT"] == 20
+    assert settings["SMTP_URL"] is None
+    assert settings["OIDC_AUTO_CREATE"] is True
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["SESSION_COOKIE_HTTPONLY"] is True
+    assert settings["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_every_variable_is_read():
+    settings = load(
+        KUDOS_DATABASE_URL="postgresql+psycopg://kudos@db/kudos",
+        KUDOS_SECRET_KEY="s3cret",
+        KUDOS_OIDC_ISSUER="https://login.example.com",
+        KUDOS_OIDC_CLIENT_ID="kudos",
+        KUDOS_OIDC_CLIENT_SECRET="shh",
+        KUDOS_OIDC_ADMIN_GROUP="kudos-admins",
+        KUDOS_TIMEZONE="Europe/Paris",
+        KUDOS_DAILY_KUDOS_LIMIT="5",
+        KUDOS_SMTP_URL="smtp://mail.example.com:25",
+    )
+
+    assert settings["DATABASE_URL"] == "postgresql+psycopg://kudos@db/kudos"
+    assert settings["SECRET_KEY"] == "s3cret"
+    assert settings["OIDC_ISSUER"] == "https://login.example.com"
+    assert settings["OIDC_CLIENT_ID"] == "kudos"
+    assert settings["OIDC_CLIENT_SECRET"] == "shh"
+    assert settings["OIDC_ADMIN_GROUP"] == "kudos-admins"
+    assert settings["TIMEZONE"] == "Europe/Paris"
+    assert settings["DAILY_KUDOS_LIMIT"] == 5
+    assert settings["SMTP_URL"] == "smtp://mail.example.com:25"
+
+
+def test_all_bad_values_are_reported_together():
+    with pytest.raises(config.ConfigError) as caught:
+        load(
+            KUDOS_TIMEZONE="Mars/Olympus_Mons",
+            KUDOS_DAILY_KUDOS_LIMIT="lots",
+            KUDOS_SMTP_URL="mail.example.com",
+            KUDOS_OIDC_AUTO_CREATE="perhaps",
+        )
+
+    problems = "\n".join(caught.value.problems)
+    assert len(caught.value.problems) == 4
+    assert "KUDOS_TIMEZONE" in problems
+    assert "Mars/Olympus_Mons" in problems
+    assert "KUDOS_DAILY_KUDOS_LIMIT" in problems
+    assert "KUDOS_SMTP_URL" in problems
+    assert "KUDOS_OIDC_AUTO_CREATE" in problems
+
+
+@pytest.mark.parametrize("limit", ["0", "-3", "2.5"])
+def test_daily_limit_must_be_a_positive_whole_number(limit):
+    with pytest.raises(config.ConfigError, match="KUDOS_DAILY_KUDOS_LIMIT"):
+        load(KUDOS_DAILY_KUDOS_LIMIT=limit)
+
+
+def test_secret_key_is_required_outside_demo_and_tests(monkeypatch):
+    monkeypatch.delenv("KUDOS_SECRET_KEY", raising=False)
+
+    with pytest.raises(config.ConfigError, match="KUDOS_SECRET_KEY is required"):
+        create_app({"DATABASE_URL": "sqlite://"})
+
+
+def test_secret_key_is_not_required_in_tests_or_demo(monkeypatch):
+    monkeypatch.delenv("KUDOS_SECRET_KEY", raising=False)
+
+    assert create_app({"TESTING": True, "DATABASE_URL": "sqlite://"}).testing
+    assert create_app({"DEMO": True, "DATABASE_URL": "sqlite://"}).config["DEMO"]
+
+
+def test_the_factory_reads_the_environment(monkeypatch):
+    monkeypatch.setenv("KUDOS_SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("KUDOS_TIMEZONE", "America/New_York")
+
+    app = create_app({"DATABASE_URL": "sqlite://"})
+
+    assert app.secret_key == "from-the-environment"
+    assert app.config["TIMEZONE"] == "America/New_York"
+    assert not app.config.get("DEMO")
+
+
+def test_the_factory_touches_no_database(tmp_path):
+    database = tmp_path / "never-created.sqlite3"
+
+    create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{database}"})
+
+    assert not database.exists()
+
+
+def test_demo_sign_in_cannot_be_enabled_from_the_environment(monkeypatch):
+    monkeypatch.setenv("KUDOS_SECRET_KEY", "x")
+    monkeypatch.setenv("KUDOS_DEMO", "1")
+    monkeypatch.setenv("DEMO", "1")
+    monkeypatch.setenv("FLASK_DEMO", "1")
+
+    app = create_app({"DATABASE_URL": "sqlite://"})
+
+    assert "demo.sign_in" not in app.view_functions
+    assert app.test_client().get("/demo/sign-in").status_code == 404
+
+
+def test_cli_reports_configuration_problems_without_a_traceback(monkeypatch, capsys):
+    from kudos.cli import cli
+
+    monkeypatch.setenv("KUDOS_TIMEZONE", "Nowhere/Special")
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["db", "current"], prog_name="kudos")
+
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "KUDOS_TIMEZONE" in err
+    assert "Traceback" not in err
+
+
+def test_single_sign_on_settings():
+    settings = load(
+        KUDOS_OIDC_ISSUER="https://login.example.com/realms/acme/",
+        KUDOS_OIDC_CLIENT_ID="kudos",
+        KUDOS_OIDC_CLIENT_SECRET="shh",
+        KUDOS_OIDC_TRUST_EMAIL="yes",
+        KUDOS_OIDC_CLAIM_TITLE="jobTitle",
+        KUDOS_BASE_URL="https://kudos.example.com/",
+    )
+
+    assert settings["OIDC_ISSUER"] == "https://login.example.com/realms/acme"
+    assert settings["OIDC_TRUST_EMAIL"] is True
+    assert settings["OIDC_CLAIMS"]["title"] == "jobTitle"
+    assert settings["OIDC_CLAIMS"]["email"] == "email"
+    assert settings["BASE_URL"] == "https://kudos.example.com"
+
+
+def test_an_issuer_needs_a_client_registration():
+    with pytest.raises(
+        config.ConfigError, match="KUDOS_OIDC_CLIENT_ID and KUDOS_OIDC_CLIENT_SECRET"
+    ):
+        load(KUDOS_OIDC_ISSUER="https://login.example.com")
+
+
+@pytest.mark.parametrize("url", ["kudos.example.com", "https://kudos.example.com/?x=1"])
+def test_a_bad_base_url_is_reported(url):
+    with pytest.raises(config.ConfigError, match="KUDOS_BASE_URL"):
+        load(KUDOS_BASE_URL=url)

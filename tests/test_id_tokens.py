@@ -1,0 +1,215 @@
+"""ID token validation and sign-in error pages, without the provider.
+
+The provider is replaced here by what it would answer: a discovery document,
+a key set and a token response, with ID tokens signed by a key the test
+makes. Everything else (state, nonce, authlib's validation, the callback,
+the pages) is the real code.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet, RSAKey
+from sqlalchemy import select
+
+from kudos.auth import oidc
+from kudos.auth.models import Identity
+from tests.oidc_provider import KUDOS_URL
+
+ISSUER = "https://login.acme.example.com"
+CLIENT_ID = "kudos"
+SIGNING_KEY = RSAKey.generate_key(2048, parameters={"kid": "provider-key"})
+OTHER_KEY = RSAKey.generate_key(2048, parameters={"kid": "provider-key"})
+
+
+@pytest.fixture
+def app_overrides():
+    return {
+        "OIDC_ISSUER": ISSUER,
+        "OIDC_CLIENT_ID": CLIENT_ID,
+        "OIDC_CLIENT_SECRET": "secret",
+        "BASE_URL": KUDOS_URL,
+    }
+
+
+@pytest.fixture
+def provider(app):
+    """Stand in for the provider's HTTP answers; returns a function that sets
+    the next token response."""
+    with app.app_context():
+        client = oidc.client()
+    client.server_metadata = {
+        "issuer": ISSUER,
+        "authorization_endpoint": f"{ISSUER}/authorize",
+        "token_endpoint": f"{ISSUER}/token",
+        "jwks_uri": f"{ISSUER}/jwks",
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "jwks": KeySet([SIGNING_KEY]).as_dict(private=False),
+        "_loaded_at": time.time(),
+    }
+    answer: dict = {}
+    client.fetch_access_token = lambda **params: dict(answer)
+    return answer
+
+
+def begin_sign_in(client) -> tuple[str, str]:
+    """Press "Sign in"; return the state and nonce Kudos sent to the provider."""
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    response = client.post("/login", data={"csrf_token": token})
+    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["redirect_uri"] == [f"{KUDOS_URL}/auth/callback"]
+    return query["state"][0], query["nonce"][0]
+
+
+def id_token(nonce: str | None, *, key: RSAKey = SIGNING_KEY, **changes: object) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "sub": "user-42",
+        "aud": CLIENT_ID,
+        "iat": now,
+        "exp": now + 300,
+        "nonce": nonce,
+        "email": "ana@acme.example.com",
+        "email_verified": True,
+        "name": "Ana Souza",
+    }
+    claims.update(changes)
+    claims = {name: value for name, value in claims.items() if value is not None}
+    return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
+
+
+def callback(client, provider, state: str, token: str):  # noqa: ANN201
+    provider.clear()
+    provider.update({"access_token": "opaque", "token_type": "Bearer", "id_token": token})
+    return client.get(f"/auth/callback?code=the-code&state={state}&iss={ISSUER}")
+
+
+def test_a_valid_id_token_signs_in(client, provider, session):
+    state, nonce = begin_sign_in(client)
+
+    response = callback(client, provider, state, id_token(nonce))
+
+    assert response.status_code == 302
+    assert session.scalars(select(Identity.subject)).all() == ["user-42"]
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        "tampered",
+        "wrong key",
+        "expired",
+        "wrong audience",
+        "wrong issuer",
+        "wrong nonce",
+        "no nonce",
+        "unsigned",
+    ],
+)
+def test_a_bad_id_token_is_refused(client, provider, session, forgery, caplog):
+    state, nonce = begin_sign_in(client)
+    now = int(time.time())
+    if forgery == "tampered":
+        header, payload, signature = id_token(nonce).split(".")
+        other_payload = id_token(nonce, sub="admin").split(".")[1]
+        token = ".".join([header, other_payload, signature])
+    elif forgery == "wrong key":
+        token = id_token(nonce, key=OTHER_KEY)
+    elif forgery == "expired":
+        token = id_token(nonce, iat=now - 3600, exp=now - 1800)
+    elif forgery == "wrong audience":
+        token = id_token(nonce, aud="some-other-app")
+    elif forgery == "wrong issuer":
+        token = id_token(nonce, iss="https://evil.example.com")
+    elif forgery == "wrong nonce":
+        token = id_token("a-nonce-from-another-sign-in")
+    elif forgery == "no nonce":
+        token = id_token(None)
+    else:
+        header, payload, _ = id_token(nonce).split(".")
+        token = "eyJhbGciOiJub25lIn0." + payload + "."
+
+    response = callback(client, provider, state, token)
+
+    assert response.status_code == 401
+    assert "couldn" in response.get_data(as_text=True)
+    assert "verify your sign-in" in response.get_data(as_text=True)
+    assert session.scalars(select(Identity)).all() == []
+    assert client.get("/").status_code == 302
+    assert "sign-in failed: invalid_token" in caplog.text
+    assert token not in caplog.text
+    assert "the-code" not in caplog.text
+
+
+def test_a_token_response_without_an_id_token_is_refused(client, provider):
+    state, _ = begin_sign_in(client)
+    provider.update({"access_token": "opaque", "token_type": "Bearer"})
+
+    response = client.get(f"/auth/callback?code=c&state={state}")
+
+    assert response.status_code == 401
+
+
+def test_a_callback_without_a_sign_in_in_progress_is_stale(client, provider):
+    response = client.get("/auth/callback?code=c&state=never-issued")
+
+    assert response.status_code == 400
+    assert "sign-in link has expired" in response.get_data(as_text=True)
+
+
+def test_a_state_mismatch_is_stale(client, provider):
+    begin_sign_in(client)
+
+    response = client.get("/auth/callback?code=c&state=not-the-one-we-sent")
+
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "text"),
+    [
+        ("access_denied", 401, "Sign-in was cancelled"),
+        ("temporarily_unavailable", 401, "sign-in service said no"),
+    ],
+)
+def test_errors_from_the_provider_get_pages(client, provider, error, status, text):
+    state, _ = begin_sign_in(client)
+
+    response = client.get(f"/auth/callback?error={error}&state={state}")
+
+    assert response.status_code == status
+    assert text in response.get_data(as_text=True)
+    assert "Try again" in response.get_data(as_text=True)
+
+
+def test_a_discovery_document_for_another_issuer_is_a_configuration_error(client, provider, app):
+    with app.app_context():
+        oidc.client().server_metadata["issuer"] = "https://someone-else.example.com"
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+    response = client.post("/login", data={"csrf_token": token})
+
+    assert response.status_code == 503
+    assert "Sign-in is not set up correctly" in response.get_data(as_text=True)
+
+
+def test_starting_sign_in_needs_a_csrf_token(client, provider):
+    assert client.post("/login").status_code == 400
+
+
+def test_without_sso_configured_login_explains_it(app_overrides, connection, database_url):
+    from kudos import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": database_url})
+
+    page = app.test_client().get("/login").get_data(as_text=True)
+
+    assert "Single sign-on is not configured yet" in page

@@ -1,0 +1,244 @@
+"""Leaderboards: one named example per rule, the page and the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kudos.auth.tokens import create_token
+from kudos.db import utcnow
+from kudos.leaderboard.services import Filters, standings
+from kudos.preferences.models import RecognitionPreference
+from kudos.timeutil import Month
+from tests.conftest import sign_in
+
+NOVEMBER = datetime(2026, 11, 10, 12, tzinfo=UTC)
+MONTH = Month(2026, 11)
+
+
+def board(session, which, **filters):
+    result = standings(session, which, MONTH, filters=Filters(**filters), limit=50)
+    return [(entry.rank, entry.name, entry.score) for entry in result.entries]
+
+
+@pytest.fixture
+def people(make):
+    return {name: make.person(name=name) for name in ("Ann", "Ben", "Cat", "Dan", "Eve")}
+
+
+def test_a_kudos_to_three_people_is_three_recognitions(session, make, people):
+    make.kudos(people["Ann"], [people["Ben"], people["Cat"], people["Dan"]], at=NOVEMBER)
+
+    assert board(session, "given") == [(1, "Ann", 3)]
+    # A tie keeps a fixed order: the newest person first.
+    assert board(session, "received") == [(1, "Dan", 1), (1, "Cat", 1), (1, "Ben", 1)]
+
+
+def test_at_most_three_per_pair_count_each_month(session, make, people):
+    for day in range(5):
+        make.kudos(people["Ann"], [people["Ben"]], at=NOVEMBER + timedelta(days=day))
+    make.kudos(people["Cat"], [people["Ben"]], at=NOVEMBER)
+
+    assert board(session, "received") == [(1, "Ben", 4)]
+    assert board(session, "given") == [(1, "Ann", 3), (2, "Cat", 1)]
+
+
+def test_ties_share_a_rank_and_the_next_rank_skips(session, make, people):
+    make.kudos(people["Ann"], [people["Ben"], people["Cat"]], at=NOVEMBER)
+    make.kudos(people["Dan"], [people["Ben"], people["Cat"]], at=NOVEMBER)
+    make.kudos(people["Eve"], [people["Dan"]], at=NOVEMBER)
+
+    assert board(session, "received") == [(1, "Cat", 2), (1, "Ben", 2), (3, "Dan", 1)]
+
+
+def test_hidden_kudos_and_inactive_people_never_count(session, make, people):
+    from zoneinfo import ZoneInfo
+
+    from kudos.leaderboard.rollups import people_changed
+    from kudos.recognition.services import hide_kudos
+
+    hidden = make.kudos(people["Ann"], [people["Ben"]], at=NOVEMBER)
+    hide_kudos(session, people["Eve"], hidden, "Moderated", now=NOVEMBER, zone=ZoneInfo("UTC"))
+    make.kudos(people["Cat"], [people["Dan"]], at=NOVEMBER)
+    people["Cat"].active = False
+    people_changed(session, [people["Cat"].id])
+    make.kudos(people["Eve"], [people["Ann"]], at=NOVEMBER)
+    session.commit()
+
+    assert board(session, "given") == [(1, "Eve", 1)]
+    assert board(session, "received") == [(1, "Ann", 1)]
+
+
+def test_people_who_opted_out_are_not_listed_but_still_count_for_others(session, make, people):
+    session.add(RecognitionPreference(person=people["Ann"], on_leaderboards=False))
+    session.commit()
+    make.kudos(people["Ann"], [people["Ben"]], at=NOVEMBER)
+
+    assert board(session, "given") == []
+    assert board(session, "received") == [(1, "Ben", 1)]
+
+
+def test_month_edges_follow_the_organisations_time_zone(session, make, people):
+    from zoneinfo import ZoneInfo
+
+    from kudos.leaderboard.rollups import rebuild
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    start, end = Month(2026, 11).bounds(tokyo)
+    make.kudos(people["Ann"], [people["Ben"]], at=start - timedelta(seconds=1))
+    make.kudos(people["Cat"], [people["Ben"]], at=start)
+    make.kudos(people["Dan"], [people["Ben"]], at=end - timedelta(seconds=1))
+    make.kudos(people["Eve"], [people["Ben"]], at=end)
+    rebuild(session, tokyo)  # the company moved to Tokyo time: kudos rollups rebuild
+
+    result = standings(session, "given", Month(2026, 11), limit=10)
+
+    assert sorted(entry.name for entry in result.entries) == ["Cat", "Dan"]
+
+
+def test_filters_by_value_team_and_department(session, make, people):
+    team, department = make.team("Platform"), make.department("Engineering")
+    people["Ben"].team, people["Ben"].department = team, department
+    session.commit()
+    make.kudos(people["Ann"], [people["Ben"]], values=["mentor"], at=NOVEMBER)
+    make.kudos(people["Ann"], [people["Cat"]], values=["caring"], at=NOVEMBER)
+
+    mentor = make.value("mentor").id
+    assert board(session, "received", value_id=mentor) == [(1, "Ben", 1)]
+    assert board(session, "received", team_id=team.id) == [(1, "Ben", 1)]
+    assert board(session, "received", department_id=department.id) == [(1, "Ben", 1)]
+    assert board(session, "given", value_id=mentor) == [(1, "Ann", 1)]
+
+
+def test_the_viewer_sees_their_own_line_outside_the_top(session, make, people):
+    for giver in ("Ann", "Ben", "Cat"):
+        make.kudos(people[giver], [people["Eve"]], at=NOVEMBER)
+        make.kudos(people[giver], [people["Dan"]], at=NOVEMBER)
+    make.kudos(people["Dan"], [people["Eve"]], at=NOVEMBER)
+
+    result = standings(session, "given", MONTH, limit=2, viewer_id=people["Dan"].id)
+
+    assert [entry.name for entry in result.entries] == ["Cat", "Ben"]
+    assert (result.viewer.rank, result.viewer.score) == (4, 1)
+
+
+# The page --------------------------------------------------------------------
+
+
+@pytest.fixture
+def current_month_kudos(make, people):
+    make.kudos(people["Ann"], [people["Ben"]], message="This month", at=utcnow())
+
+
+def test_the_page_shows_both_boards_givers_first(client, people, current_month_kudos):
+    sign_in(client, people["Cat"])
+
+    page = client.get("/leaderboard").get_data(as_text=True)
+
+    assert page.index("Top appreciators") < page.index("Most appreciated")
+    assert "month to date" in page
+    assert "At most 3 recognitions from the same person" in page
+    assert ">Ann<" in page
+    assert ">Ben<" in page
+
+
+def test_past_months_stay_browsable_and_the_next_link_stops_at_now(client, people):
+    sign_in(client, people["Cat"])
+
+    page = client.get("/leaderboard?month=2025-01").get_data(as_text=True)
+
+    assert "January 2025" in page
+    assert "month to date" not in page
+    assert "February 2025 →" in page
+    assert "← December 2024" in page
+    assert "Nobody yet this month" in page
+
+
+@pytest.mark.parametrize(
+    "query", ["month=2026-13", "month=last", "value=nope", "team=nope", "department=nope"]
+)
+def test_bad_parameters_get_a_clear_400_page(client, people, query):
+    sign_in(client, people["Cat"])
+
+    response = client.get(f"/leaderboard?{query}")
+
+    assert response.status_code == 400
+    assert "Error 400" in response.get_data(as_text=True)
+
+
+def test_the_page_needs_sign_in(client):
+    assert client.get("/leaderboard").status_code == 302
+
+
+# The API -----------------------------------------------------------------------
+
+
+def test_the_api_answers_each_board(client, session, people, current_month_kudos):
+    _, raw = create_token(session, people["Ben"], "t", now=utcnow())
+    session.commit()
+    headers = {"Authorization": f"Bearer {raw}"}
+
+    given = client.get("/api/v1/leaderboard", headers=headers).json
+    received = client.get("/api/v1/leaderboard?board=received&limit=5", headers=headers).json
+
+    assert given["board"] == "given"
+    assert given["month_to_date"] is True
+    assert given["entries"] == [
+        {"rank": 1, "person": {"id": people["Ann"].id, "name": "Ann"}, "score": 1}
+    ]
+    assert given["me"] is None
+    assert received["me"] == {
+        "rank": 1,
+        "person": {"id": people["Ben"].id, "name": "Ben"},
+        "score": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("month=2026-1", "month"),
+        ("board=best", "board"),
+        ("limit=0", "limit"),
+        ("team=nope", "team"),
+    ],
+)
+def test_bad_api_parameters_get_422(client, session, people, query, field):
+    _, raw = create_token(session, people["Ben"], "t", now=utcnow())
+    session.commit()
+
+    response = client.get(
+        f"/api/v1/leaderboard?{query}", headers={"Authorization": f"Bearer {raw}"}
+    )
+
+    assert response.status_code == 422
+    assert field in response.json["error"]["fields"]
+
+
+def test_the_api_needs_a_token(client):
+    assert client.get("/api/v1/leaderboard").status_code == 401
+
+
+def test_admins_see_pairs_who_mostly_thank_each_other(client, make, people):
+    for day in range(3):
+        make.kudos(people["Ann"], [people["Ben"]], at=utcnow() - timedelta(minutes=day))
+        make.kudos(people["Ben"], [people["Ann"]], at=utcnow() - timedelta(minutes=day))
+        make.kudos(people["Cat"], [people["Dan"]], at=utcnow() - timedelta(minutes=day))
+    make.kudos(people["Cat"], [people["Eve"]], at=utcnow())
+    admin = make.person(name="Ada Admin", admin_granted=True)
+    sign_in(client, admin)
+
+    page = client.get("/admin/reciprocity").get_data(as_text=True)
+
+    assert "Ann</a> and <a" in page
+    assert "Ben</a>" in page
+    assert "3 and 3" in page
+    assert "100%" in page
+    assert "Cat</a> and" not in page
+
+
+def test_the_reciprocity_page_is_for_admins_only(client, people):
+    sign_in(client, people["Ann"])
+
+    assert client.get("/admin/reciprocity").status_code == 403

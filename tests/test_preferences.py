@@ -1,0 +1,236 @@
+"""Onboarding and recognition settings, through their real forms."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from kudos.preferences.models import FavouriteValue, RecognitionPreference
+from kudos.recognition.models import Value
+from tests.conftest import sign_in
+
+
+@pytest.fixture
+def newcomer(client, make):
+    person = make.person(name="Nina Newcomer", new=True)
+    sign_in(client, person)
+    return person
+
+
+def value_ids(session, *slugs) -> list[str]:
+    return [str(session.scalar(select(Value.id).where(Value.slug == slug))) for slug in slugs]
+
+
+def preference_of(session, person) -> RecognitionPreference | None:
+    session.expire_all()
+    return session.get(RecognitionPreference, person.id)
+
+
+GOOD = {
+    "audience": "team",
+    "style": "celebratory",
+    "email_opt_in": "y",
+    "on_leaderboards": "y",
+    "best_way_to_thank": "A coffee chat ☕",
+}
+
+
+def test_a_new_person_is_sent_to_onboarding_from_every_page(client, newcomer):
+    for url in ("/", "/kudos/new", f"/people/{newcomer.id}", "/values/caring"):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response.headers["Location"].startswith("/onboarding?next="), url
+
+
+def test_onboarding_is_friendly_and_complete(client, newcomer):
+    page = client.get("/onboarding").get_data(as_text=True)
+
+    assert "How do you like to be thanked?" in page
+    assert "Welcome to Kudos, Nina" in page
+    for text in (
+        "Who should see praise for you?",
+        "Air horns and balloons",
+        "A quiet pat on the back",
+        "E-mail me when I",
+        "leaderboards",
+        "What do you most like to be recognised for?",
+        "The best way to thank me",
+    ):
+        assert text in page, text
+    assert "E-mail is off at your company" in page  # no KUDOS_SMTP_URL in tests
+
+
+def test_finishing_onboarding_saves_everything_and_goes_back(browser, session, newcomer):
+    response = browser.submit(
+        "/onboarding",
+        data={
+            **GOOD,
+            "favourite_values": value_ids(session, "mentor", "caring"),
+            "next": "/values/caring",
+            "action": "save",
+        },
+    )
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/values/caring"
+    preference = preference_of(session, newcomer)
+    assert (preference.audience, preference.style) == ("team", "celebratory")
+    assert preference.email_opt_in
+    assert preference.on_leaderboards
+    assert [v.slug for v in preference.favourite_values] == ["mentor", "caring"]
+    assert preference.best_way_to_thank == "A coffee chat ☕"
+    assert browser.get("/").status_code == 200
+
+
+def test_later_postpones_onboarding_and_a_reminder_stays(browser, session, newcomer):
+    response = browser.submit("/onboarding", data={"action": "later", "next": "/"})
+
+    assert response.status_code == 302
+    page = browser.get("/").get_data(as_text=True)
+    assert "Tell us how you like to be thanked" in page
+    assert preference_of(session, newcomer) is None
+
+
+def test_unchecked_boxes_mean_no(browser, session, newcomer):
+    browser.submit("/onboarding", data={"audience": "public", "style": "low_key", "action": "save"})
+
+    preference = preference_of(session, newcomer)
+    assert not preference.email_opt_in
+    assert not preference.on_leaderboards
+
+
+@pytest.mark.parametrize(
+    ("changes", "field_message"),
+    [
+        ({"audience": "the whole internet"}, "Choose who should see praise for you"),
+        ({"style": "fireworks"}, "Choose a quiet pat on the back"),
+        ({"best_way_to_thank": "x" * 281}, "Keep it to 280 characters"),
+        ({"favourite_values": "four"}, "Pick up to 3 values"),
+        ({"favourite_values": ["999999"]}, "Pick values from the list"),
+    ],
+)
+def test_bad_values_re_render_with_the_message_and_save_nothing(
+    browser, session, newcomer, changes, field_message
+):
+    data = {**GOOD, "action": "save", **changes}
+    if changes.get("favourite_values") == "four":
+        data["favourite_values"] = value_ids(session, "mentor", "caring", "ownership", "integrity")
+
+    response = browser.submit("/onboarding", data=data)
+
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert field_message in page
+    assert "A coffee chat ☕" in page or "best_way_to_thank" in changes
+    assert preference_of(session, newcomer) is None
+
+
+def test_settings_show_and_change_preferences(browser, session, newcomer):
+    browser.submit("/onboarding", data={**GOOD, "action": "save"})
+
+    page = browser.get("/settings/recognition").get_data(as_text=True)
+    assert 'value="team" checked' in page
+    assert 'value="celebratory" checked' in page
+
+    response = browser.submit(
+        "/settings/recognition",
+        data={
+            "audience": "private",
+            "style": "low_key",
+            "on_leaderboards": "y",
+            "favourite_values": value_ids(session, "integrity"),
+        },
+    )
+
+    assert response.status_code == 302
+    preference = preference_of(session, newcomer)
+    assert (preference.audience, preference.style, preference.email_opt_in) == (
+        "private",
+        "low_key",
+        False,
+    )
+    assert [v.slug for v in preference.favourite_values] == ["integrity"]
+    assert preference.best_way_to_thank is None
+
+
+def test_settings_need_csrf(client, session, newcomer):
+    response = client.post("/settings/recognition", data={**GOOD})
+
+    assert response.status_code == 400
+    assert preference_of(session, newcomer) is None
+
+
+def test_settings_need_sign_in(client):
+    assert client.get("/settings/recognition").status_code == 302
+    assert client.get("/onboarding").status_code == 302
+
+
+def test_the_sender_sees_each_recipients_preferences_and_who_will_see_it(
+    browser, session, make, signed_in
+):
+    priya = make.person(name="Priya Raman")
+    tom = make.person(name="Tom Herrera")
+    session.add(
+        RecognitionPreference(
+            person=priya, audience="private", style="low_key", best_way_to_thank="A coffee chat"
+        )
+    )
+    session.commit()
+    mentor = session.scalars(select(Value).where(Value.slug == "mentor")).one()
+    priya.preference.favourites = [FavouriteValue(value=mentor, position=1)]
+    session.commit()
+
+    page = browser.get(
+        f"/kudos/new/preview?recipients={priya.id}&recipients={tom.id}&visibility=public"
+    ).get_data(as_text=True)
+
+    assert "Priya prefers private recognition, so their choice wins." in page
+    assert "It will be visible only to you, Priya and Tom and their managers." in page
+    assert "Loves being recognised for <strong>Mentor</strong>" in page
+    assert "Best way to thank Priya: “A coffee chat”" in page
+    assert "Tom hasn't said yet how they like to be recognised." in page
+
+
+def test_the_compose_form_shows_the_preview_without_javascript(browser, session, make, signed_in):
+    priya = make.person(name="Priya Raman")
+    session.add(RecognitionPreference(person=priya, audience="team"))
+    session.commit()
+
+    page = browser.submit(
+        "/kudos/new",
+        data={
+            "recipients": [str(priya.id)],
+            "action": "search",
+            "q": "",
+            "visibility": "public",
+        },
+    ).get_data(as_text=True)
+
+    assert "Priya prefers team-only recognition" in page
+    assert "visible to you, Priya, their teams and their managers" in page
+
+
+def test_profiles_say_how_the_person_likes_to_be_recognised(browser, session, make, signed_in):
+    priya = make.person(name="Priya Raman")
+    session.add(RecognitionPreference(person=priya, audience="public", style="celebratory"))
+    session.commit()
+
+    page = browser.get(f"/people/{priya.id}").get_data(as_text=True)
+
+    assert "How Priya likes to be recognised" in page
+    assert "Loves a celebration: air horns and balloons." in page
+
+
+def test_effective_visibility_takes_the_most_private_choice(session, make):
+    from kudos.recognition.services import effective_visibility
+
+    people = {audience: make.person() for audience in ("public", "team", "private")}
+    for audience, person in people.items():
+        session.add(RecognitionPreference(person=person, audience=audience))
+    session.commit()
+    unknown = make.person()
+
+    assert effective_visibility("public", [people["public"], unknown]) == "public"
+    assert effective_visibility("public", [people["public"], people["team"]]) == "team"
+    assert effective_visibility("team", [people["private"], people["team"]]) == "private"
+    assert effective_visibility("private", [people["public"]]) == "private"

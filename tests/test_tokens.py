@@ -1,0 +1,225 @@
+"""Personal API tokens: the settings page and `kudos tokens create`."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from kudos.audit.models import AuditEntry
+from kudos.auth.models import ApiToken
+from kudos.auth.tokens import TokenRejected, authenticate, create_token, revoke_token
+from kudos.db import utcnow
+from tests.conftest import sign_in
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+# The service -------------------------------------------------------------------
+
+
+def test_a_token_authenticates_its_owner_and_is_stored_only_as_a_hash(session, make):
+    ana = make.person()
+
+    token, raw = create_token(session, ana, "  cron  ", now=NOW)
+
+    assert raw.startswith("kudos_")
+    assert len(raw) > 40
+    assert (token.name, token.created_at, token.prefix) == ("cron", NOW, raw[:10])
+    assert raw not in token.token_hash
+    assert authenticate(session, raw, now=NOW) is ana
+    assert authenticate(session, raw + "x", now=NOW) is None
+    assert authenticate(session, "not-even-a-kudos-token", now=NOW) is None
+
+
+def test_last_use_is_written_at_most_once_a_minute(session, make):
+    token, raw = create_token(session, make.person(), "bot", now=NOW)
+
+    authenticate(session, raw, now=NOW + timedelta(seconds=5))
+    authenticate(session, raw, now=NOW + timedelta(seconds=50))
+    assert token.last_used_at == NOW + timedelta(seconds=5)
+
+    authenticate(session, raw, now=NOW + timedelta(seconds=65))
+    assert token.last_used_at == NOW + timedelta(seconds=65)
+
+
+def test_a_token_stops_working_when_it_expires(session, make):
+    _, raw = create_token(
+        session, make.person(), "bot", now=NOW, expires_at=NOW + timedelta(days=1)
+    )
+
+    assert authenticate(session, raw, now=NOW + timedelta(hours=23)) is not None
+    assert authenticate(session, raw, now=NOW + timedelta(days=1)) is None
+
+
+def test_a_token_of_someone_deactivated_stops_working(session, make):
+    ana = make.person()
+    _, raw = create_token(session, ana, "bot", now=NOW)
+
+    ana.active = False
+
+    assert authenticate(session, raw, now=NOW) is None
+
+
+def test_only_the_owner_revokes_and_both_steps_are_audited(session, make):
+    ana, ben = make.person(), make.person()
+    token, raw = create_token(session, ana, "bot", now=NOW)
+
+    assert revoke_token(session, ben, token.id, now=NOW) is False
+    assert authenticate(session, raw, now=NOW) is ana
+    assert revoke_token(session, ana, token.id, now=NOW) is True
+    assert revoke_token(session, ana, token.id, now=NOW + timedelta(hours=1)) is True
+
+    assert token.revoked_at == NOW
+    assert authenticate(session, raw, now=NOW) is None
+    assert revoke_token(session, ana, 2**31 - 1, now=NOW) is False
+    entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(e.actor_id, e.action, e.target_id) for e in entries] == [
+        (ana.id, "token.created", token.id),
+        (ana.id, "token.revoked", token.id),
+    ]
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101])
+def test_a_token_needs_a_short_name(session, make, name):
+    with pytest.raises(TokenRejected) as caught:
+        create_token(session, make.person(), name, now=NOW)
+
+    assert "name" in caught.value.fields
+    assert session.scalars(select(ApiToken)).all() == []
+
+
+# The settings page -------------------------------------------------------------
+
+
+def test_create_a_token_see_it_once_and_use_it(browser, client, session, signed_in):
+    response = browser.submit("/settings/tokens/", data={"name": "Slack bot"})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 201
+    raw = re.search(r'<code class="token"[^>]*>(kudos_[^<]+)</code>', page).group(1)
+    assert "won't be shown again" in page
+    assert (
+        client.get("/api/v1/values", headers={"Authorization": f"Bearer {raw}"}).status_code == 200
+    )
+    listing = browser.get("/settings/tokens/").get_data(as_text=True)
+    assert "Slack bot" in listing
+    assert raw not in listing
+
+
+@pytest.mark.parametrize(
+    ("name", "error"), [("  ", "Give the token a name"), ("x" * 101, "under 100 characters")]
+)
+def test_a_token_needs_a_short_name_on_the_page_too(browser, session, signed_in, name, error):
+    response = browser.submit("/settings/tokens/", data={"name": name})
+
+    assert response.status_code == 422
+    assert error in response.get_data(as_text=True)
+    assert session.scalars(select(ApiToken)).all() == []
+
+
+def test_the_page_tells_active_expired_and_revoked_tokens_apart(browser, session, signed_in):
+    now = utcnow()
+    create_token(session, signed_in, "works", now=now)
+    create_token(session, signed_in, "too old", now=now, expires_at=now - timedelta(days=1))
+    token, _ = create_token(session, signed_in, "taken back", now=now)
+    revoke_token(session, signed_in, token.id, now=now)
+    session.commit()
+
+    page = browser.get("/settings/tokens/").get_data(as_text=True)
+    rows = {}  # name -> (status, offers a revoke button)
+    for row in re.findall(r"<tr>(.*?)</tr>", page, re.S)[1:]:
+        cells = re.findall(r"<td>(.*?)</td>", row, re.S)
+        status = re.sub(r"<[^>]+>", "", cells[4]).strip()
+        rows[cells[0]] = (status, "tokens/" in cells[5] and "/revoke" in cells[5])
+
+    assert rows == {
+        "works": ("Active", True),
+        "too old": ("Expired", False),
+        "taken back": ("Revoked", False),
+    }
+
+
+def test_revoking_a_token(browser, client, session, signed_in):
+    _, raw = create_token(session, signed_in, "old script", now=utcnow())
+    session.commit()
+    token_id = session.scalar(select(ApiToken.id))
+
+    response = browser.submit("/settings/tokens/", f"/settings/tokens/{token_id}/revoke")
+
+    assert response.status_code == 302
+    assert (
+        client.get("/api/v1/values", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
+    )
+    assert "Revoked" in browser.get("/settings/tokens/").get_data(as_text=True)
+
+
+def test_another_persons_token_is_404_and_unchanged(browser, client, session, make, signed_in):
+    other = make.person()
+    create_token(session, other, "theirs", now=utcnow())
+    session.commit()
+    token_id = session.scalar(select(ApiToken.id))
+
+    response = browser.submit("/settings/tokens/", f"/settings/tokens/{token_id}/revoke")
+
+    assert response.status_code == 404
+    session.expire_all()
+    assert session.get(ApiToken, token_id).revoked_at is None
+    assert "theirs" not in browser.get("/settings/tokens/").get_data(as_text=True)
+
+
+def test_token_forms_need_csrf(client, session, signed_in):
+    assert client.post("/settings/tokens/", data={"name": "x"}).status_code == 400
+    assert session.scalars(select(ApiToken)).all() == []
+
+    token, _ = create_token(session, signed_in, "kept", now=utcnow())
+    session.commit()
+    assert client.post(f"/settings/tokens/{token.id}/revoke").status_code == 400
+    session.expire_all()
+    assert session.get(ApiToken, token.id).revoked_at is None
+
+
+def test_the_tokens_page_needs_sign_in(client):
+    assert client.get("/settings/tokens/").status_code == 302
+
+
+def test_cli_prints_a_working_token(runner, client, make):
+    make.person(email="ana@acme.example.com")
+
+    result = runner.invoke(args=["tokens", "create", "ana@acme.example.com", "--name", "cron"])
+
+    raw = result.stdout.strip()
+    assert result.exit_code == 0, result.output
+    assert raw.startswith("kudos_")
+    assert "shown only once" in result.stderr
+    assert (
+        client.get("/api/v1/values", headers={"Authorization": f"Bearer {raw}"}).status_code == 200
+    )
+
+
+def test_cli_refuses_an_unknown_person(runner):
+    result = runner.invoke(args=["tokens", "create", "nobody@acme.example.com"])
+
+    assert result.exit_code == 1
+    assert "nobody with the e-mail" in result.output
+
+
+def test_cli_refuses_a_name_too_long(runner, session, make):
+    make.person(email="ana@acme.example.com")
+
+    result = runner.invoke(args=["tokens", "create", "ana@acme.example.com", "--name", "x" * 101])
+
+    assert result.exit_code == 1
+    assert "under 100 characters" in result.output
+    assert session.scalars(select(ApiToken)).all() == []
+
+
+def test_a_person_sees_only_their_own_tokens(client, session, make):
+    ana, ben = make.person(), make.person()
+    create_token(session, ana, "ana's", now=utcnow())
+    session.commit()
+    sign_in(client, ben)
+
+    assert "ana&#39;s" not in client.get("/settings/tokens/").get_data(as_text=True)
