@@ -488,7 +488,10 @@ def test_reading_and_changing_my_preferences(api, session, me):
         ({"on_leaderboards": None}, "on_leaderboards"),
         ({"favourite_values": ["a", "b"]}, "favourite_values"),
         ({"favourite_values": ["mentor", "caring", "integrity", "ownership"]}, "favourite_values"),
+        # What the document forbids is refused as sent, before any clean-up.
+        ({"favourite_values": ["mentor"] * 4}, "favourite_values"),
         ({"best_way_to_thank": "x" * 281}, "best_way_to_thank"),
+        ({"best_way_to_thank": " " * 281}, "best_way_to_thank"),
         ({"best_way_to_thank": 5}, "best_way_to_thank"),
     ],
 )

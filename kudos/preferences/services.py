@@ -68,14 +68,16 @@ def save_preferences(
             select(Value).where(Value.id.in_(valid_ids(wanted)), Value.active)
         )
     }
-    if len(wanted) > MAX_FAVOURITE_VALUES:
+    # Counted as sent: four picks are too many even when two are the same.
+    if len(choices.favourite_value_ids) > MAX_FAVOURITE_VALUES:
         problems["favourite_values"] = f"Pick up to {MAX_FAVOURITE_VALUES} values."
     elif len(values) < len(wanted):
         problems["favourite_values"] = "Pick values from the list."
-    best_way = (choices.best_way_to_thank or "").strip() or None
-    if best_way is not None and len(best_way) > BEST_WAY_MAX_LENGTH:
+    sent_way = choices.best_way_to_thank or ""
+    best_way = sent_way.strip() or None
+    if len(sent_way) > BEST_WAY_MAX_LENGTH:
         problems["best_way_to_thank"] = (
-            f"Keep it to {BEST_WAY_MAX_LENGTH} characters (now {len(best_way)})."
+            f"Keep it to {BEST_WAY_MAX_LENGTH} characters (now {len(sent_way)})."
         )
     elif best_way is not None and any(ord(ch) < 32 for ch in best_way):
         problems["best_way_to_thank"] = "Use one line of plain text."
