@@ -25,6 +25,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -135,7 +136,9 @@ def _insert_scores(session: Session, conditions: list, ids: list[int] | None) ->
                 )
                 .join(Person, and_(Person.id == partner, Person.active))
                 .where(*where)
-                .group_by(pair.month, pair.value_id, me),
+                .group_by(pair.month, pair.value_id, me)
+                # In primary-key order: the index grows at its end, not all over.
+                .order_by(pair.month, pair.value_id, me),
             )
         )
 
@@ -159,23 +162,51 @@ def people_changed(session: Session, person_ids: Iterable[int]) -> None:
         refresh(session, key, people)
 
 
+ROLLUP_TABLES = (LeaderboardScore.__table__, LeaderboardPair.__table__)
+
+
 def rebuild(session: Session, zone: ZoneInfo) -> int:
     """Recompute every rollup from the recognitions; returns the months done."""
-    session.execute(delete(LeaderboardScore.__table__))
-    session.execute(delete(LeaderboardPair.__table__))
+    bulk = session.get_bind().dialect.name == "postgresql"
+    if bulk:
+        _start_bulk_rebuild(session)
+    else:
+        for table in ROLLUP_TABLES:
+            session.execute(delete(table))
     first, last = session.execute(
         select(func.min(Recognition.created_at), func.max(Recognition.created_at))
     ).one()
-    if first is None:
-        return 0
-    month, final, done = Month.containing(first, zone), Month.containing(last, zone), 0
-    while month <= final:
-        start, end = month.bounds(zone)
-        _insert_month_pairs(session, month_key(month), start, end)
-        month, done = month.next(), done + 1
-    _insert_scores(session, [], None)
+    done = 0
+    if first is not None:
+        month, final = Month.containing(first, zone), Month.containing(last, zone)
+        while month <= final:
+            start, end = month.bounds(zone)
+            _insert_month_pairs(session, month_key(month), start, end)
+            month, done = month.next(), done + 1
+        _insert_scores(session, [], None)
+    if bulk:
+        connection = session.connection()
+        for table in ROLLUP_TABLES:
+            for index in table.indexes:
+                index.create(connection)
     session.flush()
     return done
+
+
+def _start_bulk_rebuild(session: Session) -> None:
+    """PostgreSQL, millions of rows: empty the tables at once and load them
+    without their secondary indexes, which are built again in one pass at the
+    end (much faster than updating them row by row). TRUNCATE and DROP INDEX
+    lock the tables until commit, so a kudos sent meanwhile waits and is then
+    counted in the new rollups instead of being lost between old and new."""
+    session.flush()
+    session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+    session.execute(text("SET LOCAL work_mem = '64MB'"))
+    session.execute(text("TRUNCATE leaderboard_score, leaderboard_pair"))
+    connection = session.connection()
+    for table in ROLLUP_TABLES:
+        for index in table.indexes:
+            index.drop(connection)
 
 
 def _insert_month_pairs(session: Session, key: int, start: datetime, end: datetime) -> None:
@@ -194,6 +225,7 @@ def _insert_month_pairs(session: Session, key: int, start: datetime, end: dateti
         .join(Kudos, Kudos.id == Recognition.kudos_id)
         .where(in_month)
         .group_by(Recognition.sender_id, Recognition.recipient_id)
+        .order_by(Recognition.sender_id, Recognition.recipient_id)
     )
     per_value = (
         select(
@@ -207,6 +239,7 @@ def _insert_month_pairs(session: Session, key: int, start: datetime, end: dateti
         .join(kudos_value, kudos_value.c.kudos_id == Recognition.kudos_id)
         .where(in_month)
         .group_by(kudos_value.c.value_id, Recognition.sender_id, Recognition.recipient_id)
+        .order_by(kudos_value.c.value_id, Recognition.sender_id, Recognition.recipient_id)
     )
     table = LeaderboardPair.__table__
     session.execute(table.insert().from_select(columns, overall))
