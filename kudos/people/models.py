@@ -11,10 +11,12 @@ from sqlalchemy import (
     CheckConstraint,
     ColumnElement,
     ForeignKey,
+    Index,
     Integer,
     String,
     false,
     or_,
+    text,
     true,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -54,6 +56,14 @@ class Person(UserMixin, Base):
     __table_args__ = (
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         CheckConstraint("manager_id IS NULL OR manager_id <> id", name="not_own_manager"),
+        # The few people who left, found without reading the whole directory
+        # (a leaderboard rank leaves them out).
+        Index(
+            "ix_person_id_inactive",
+            "id",
+            postgresql_where=text("NOT active"),
+            sqlite_where=text("NOT active"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

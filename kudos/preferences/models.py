@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, false, true
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    false,
+    text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kudos.db import Base, UTCDateTime, utcnow
@@ -21,6 +31,13 @@ class RecognitionPreference(Base):
     __table_args__ = (
         CheckConstraint(VISIBILITY_CHECK.format(column="audience"), name="audience"),
         CheckConstraint("style IN ('low_key', 'celebratory')", name="style"),
+        # The people who opted out of leaderboards, without a full scan.
+        Index(
+            "ix_recognition_preference_person_id_opted_out",
+            "person_id",
+            postgresql_where=text("NOT on_leaderboards"),
+            sqlite_where=text("NOT on_leaderboards"),
+        ),
     )
 
     person_id: Mapped[int] = mapped_column(
