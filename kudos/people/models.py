@@ -59,7 +59,7 @@ class Person(UserMixin, Base):
         # The few people who left, found without reading the whole directory
         # (a leaderboard rank leaves them out).
         Index(
-            "ix_person_id_inactive",
+            "ix_person_inactive",
             "id",
             postgresql_where=text("NOT active"),
             sqlite_where=text("NOT active"),

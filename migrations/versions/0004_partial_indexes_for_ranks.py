@@ -21,7 +21,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index(
-        "ix_person_id_inactive",
+        "ix_person_inactive",
         "person",
         ["id"],
         postgresql_where=sa.text("NOT active"),
@@ -38,4 +38,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_recognition_preference_person_id_opted_out", "recognition_preference")
-    op.drop_index("ix_person_id_inactive", "person")
+    op.drop_index("ix_person_inactive", "person")
