@@ -7,12 +7,14 @@ and removed when that context ends, so every request starts clean.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app
 from flask.globals import app_ctx
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -72,6 +74,23 @@ def valid_ids(ids: list[int]) -> list[int]:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@contextmanager
+def indexes_built_after(session: Session, tables: Iterable[Table]) -> Iterator[None]:
+    """Bulk loads of millions of rows on PostgreSQL: drop the tables'
+    secondary indexes, load, then build each index once in one sorted pass,
+    which is many times faster than updating it row by row. The drops lock
+    the tables until the transaction ends; primary keys and unique
+    constraints stay, so the rows are checked as they go in."""
+    connection = session.connection()
+    connection.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+    indexes = [index for table in tables for index in table.indexes]
+    for index in indexes:
+        index.drop(connection)
+    yield
+    for index in indexes:
+        index.create(connection)
 
 
 def make_engine(url: str, **options: Any) -> Engine:

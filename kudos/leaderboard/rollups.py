@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from kudos.db import indexes_built_after
 from kudos.leaderboard.models import ALL_VALUES, LeaderboardPair, LeaderboardScore
 from kudos.people.models import Person
 from kudos.recognition.models import Kudos, Recognition, kudos_value
@@ -166,47 +167,36 @@ ROLLUP_TABLES = (LeaderboardScore.__table__, LeaderboardPair.__table__)
 
 
 def rebuild(session: Session, zone: ZoneInfo) -> int:
-    """Recompute every rollup from the recognitions; returns the months done."""
-    bulk = session.get_bind().dialect.name == "postgresql"
-    if bulk:
-        _start_bulk_rebuild(session)
-    else:
+    """Recompute every rollup from the recognitions; returns the months done.
+
+    On PostgreSQL, with millions of rows, the tables are emptied at once and
+    refilled without their secondary indexes (built again at the end). The
+    locks this takes make a kudos sent meanwhile wait and then count in the
+    new rollups, instead of being lost between the old and the new."""
+    if session.get_bind().dialect.name != "postgresql":
         for table in ROLLUP_TABLES:
             session.execute(delete(table))
+        return _fill(session, zone)
+    session.flush()
+    session.execute(text("TRUNCATE leaderboard_score, leaderboard_pair"))
+    with indexes_built_after(session, ROLLUP_TABLES):
+        return _fill(session, zone)
+
+
+def _fill(session: Session, zone: ZoneInfo) -> int:
     first, last = session.execute(
         select(func.min(Recognition.created_at), func.max(Recognition.created_at))
     ).one()
-    done = 0
-    if first is not None:
-        month, final = Month.containing(first, zone), Month.containing(last, zone)
-        while month <= final:
-            start, end = month.bounds(zone)
-            _insert_month_pairs(session, month_key(month), start, end)
-            month, done = month.next(), done + 1
-        _insert_scores(session, [], None)
-    if bulk:
-        connection = session.connection()
-        for table in ROLLUP_TABLES:
-            for index in table.indexes:
-                index.create(connection)
+    if first is None:
+        return 0
+    month, final, done = Month.containing(first, zone), Month.containing(last, zone), 0
+    while month <= final:
+        start, end = month.bounds(zone)
+        _insert_month_pairs(session, month_key(month), start, end)
+        month, done = month.next(), done + 1
+    _insert_scores(session, [], None)
     session.flush()
     return done
-
-
-def _start_bulk_rebuild(session: Session) -> None:
-    """PostgreSQL, millions of rows: empty the tables at once and load them
-    without their secondary indexes, which are built again in one pass at the
-    end (much faster than updating them row by row). TRUNCATE and DROP INDEX
-    lock the tables until commit, so a kudos sent meanwhile waits and is then
-    counted in the new rollups instead of being lost between old and new."""
-    session.flush()
-    session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
-    session.execute(text("SET LOCAL work_mem = '64MB'"))
-    session.execute(text("TRUNCATE leaderboard_score, leaderboard_pair"))
-    connection = session.connection()
-    for table in ROLLUP_TABLES:
-        for index in table.indexes:
-            index.drop(connection)
 
 
 def _insert_month_pairs(session: Session, key: int, start: datetime, end: datetime) -> None:
