@@ -54,9 +54,9 @@ def serve(app_spec: str, port: int, env: dict[str, str]) -> subprocess.Popen:
     )
     for _ in range(100):
         try:
-            requests.get(f"http://127.0.0.1:{port}/", timeout=1, allow_redirects=False)
+            requests.get(f"http://127.0.0.1:{port}/", timeout=5, allow_redirects=False)
             return process
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or a busy machine
             time.sleep(0.1)
     process.terminate()
     raise RuntimeError(f"{app_spec} did not start")
