@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -153,6 +154,16 @@ def test_past_months_stay_browsable_and_the_next_link_stops_at_now(client, peopl
     assert "February 2025 →" in page
     assert "← December 2024" in page
     assert "Nobody yet this month" in page
+
+
+def test_the_chosen_filters_stay_selected(client, make, people):
+    make.team("Platform"), make.team("Payroll"), make.department("Finance")
+    sign_in(client, people["Cat"])
+
+    page = client.get("/leaderboard?team=payroll&department=finance&value=mentor")
+
+    selected = re.findall(r'<option value="([^"]*)" selected', page.get_data(as_text=True))
+    assert sorted(selected) == ["finance", "mentor", "payroll"]
 
 
 @pytest.mark.parametrize(

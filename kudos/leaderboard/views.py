@@ -79,8 +79,11 @@ def page() -> str:
         boards=boards,
         current=current,
         values=db.session.scalars(select(Value).order_by(Value.position)).all(),
-        teams=db.session.scalars(select(Team).order_by(Team.name)).all(),
-        departments=db.session.scalars(select(Department).order_by(Department.name)).all(),
+        # Plain (slug, name) rows: a large company has thousands of teams.
+        teams=db.session.execute(select(Team.slug, Team.name).order_by(Team.name)).all(),
+        departments=db.session.execute(
+            select(Department.slug, Department.name).order_by(Department.name)
+        ).all(),
         opted_out=current_user.preference is not None
         and not current_user.preference.on_leaderboards,
     )
