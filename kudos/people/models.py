@@ -13,12 +13,13 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    exists,
     false,
     or_,
     true,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from kudos.db import Base, UTCDateTime, utcnow
 
@@ -122,6 +123,18 @@ class Person(UserMixin, Base):
 
     def __repr__(self) -> str:
         return f"<Person {self.email}>"
+
+
+_report = Person.__table__.alias("report")
+# Whether anybody active reports to this person (the "Team summary" link).
+# Deferred: loaded only where asked for, such as with the signed-in person
+# (``auth.sessions.load_person``), so no page pays an extra query for it.
+Person.has_reports = column_property(
+    exists()
+    .where(_report.c.manager_id == Person.__table__.c.id, _report.c.active)
+    .correlate_except(_report),
+    deferred=True,
+)
 
 
 def normalize_email(email: str) -> str:
