@@ -519,6 +519,7 @@ def test_the_openapi_document_is_public_and_lists_every_endpoint(client):
         "/kudos",
         "/kudos/{kudos_id}",
         "/leaderboard",
+        "/manager/summary",
         "/values",
         "/users",
         "/me/preferences",
