@@ -11,11 +11,13 @@ from sqlalchemy import (
     CheckConstraint,
     ColumnElement,
     ForeignKey,
+    Index,
     Integer,
     String,
     exists,
     false,
     or_,
+    text,
     true,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -55,6 +57,13 @@ class Person(UserMixin, Base):
     __table_args__ = (
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         CheckConstraint("manager_id IS NULL OR manager_id <> id", name="not_own_manager"),
+        # The few people who left, so aggregates leave them out cheaply.
+        Index(
+            "ix_person_inactive",
+            "id",
+            postgresql_where=text("NOT active"),
+            sqlite_where=text("NOT active"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

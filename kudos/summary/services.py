@@ -318,16 +318,13 @@ def _team(
     session: Session, manager_id: int, *, indirect: bool, as_of: datetime
 ) -> list[PersonSummary]:
     """Statement 1: the people, their preferences and when they were last recognised."""
-    sender = aliased(Person)
     last = (
         select(Recognition.created_at)
-        .join(Kudos, Kudos.id == Recognition.kudos_id)
-        .join(sender, sender.id == Recognition.sender_id)
         .where(
             Recognition.recipient_id == Person.id,
             Recognition.created_at < as_of,
-            Kudos.hidden_at.is_(None),
-            sender.active,
+            _not_hidden(Recognition.kudos_id),
+            _active(Recognition.sender_id),
         )
         .order_by(Recognition.created_at.desc())
         .limit(1)
@@ -378,6 +375,19 @@ def _members(column: ColumnElement, member_ids: list[int] | Select) -> ColumnEle
     return column.in_(member_ids)
 
 
+def _not_hidden(kudos_id: ColumnElement) -> ColumnElement[bool]:
+    """Not a hidden kudos: checked against the few hidden ones (a partial
+    index), not by reading each recognition's kudos."""
+    hidden = aliased(Kudos)
+    return kudos_id.not_in(select(hidden.id).where(hidden.hidden_at.is_not(None)))
+
+
+def _active(person_id: ColumnElement) -> ColumnElement[bool]:
+    """Not someone who left (the few inactive people, a partial index)."""
+    inactive = aliased(Person)
+    return person_id.not_in(select(inactive.id).where(~inactive.active))
+
+
 def _add_favourites(
     session: Session, by_id: dict[int, PersonSummary], member_ids: list[int] | Select
 ) -> None:
@@ -406,46 +416,50 @@ def _add_favourites(
             )
 
 
-def _counted(start: datetime, end: datetime, sender: type[Person]) -> list[ColumnElement[bool]]:
+def _counted(start: datetime, end: datetime) -> list[ColumnElement[bool]]:
     """Conditions for a received recognition that counts, in [start, end)."""
     return [
-        Kudos.hidden_at.is_(None),
-        sender.active,
+        _not_hidden(Recognition.kudos_id),
+        _active(Recognition.sender_id),
         Recognition.created_at >= start,
         Recognition.created_at < end,
     ]
 
 
 def _both_sides(
-    member_ids: list[int] | Select, start: datetime, end: datetime, *extra: ColumnElement
+    member_ids: list[int] | Select,
+    start: datetime,
+    end: datetime,
+    *extra: ColumnElement,
+    departments: bool = True,
 ) -> Select:
     """Recognitions in [start, end) received ("r") or given ("g") by members:
-    side, the member, the other person, the other person's department."""
+    side, the member, the other person (and their department)."""
     parts = []
     for side, member_column, other_column in (
         ("r", Recognition.recipient_id, Recognition.sender_id),
         ("g", Recognition.sender_id, Recognition.recipient_id),
     ):
-        other = aliased(Person)
-        parts.append(
-            select(
-                literal(side).label("side"),
-                member_column.label("member"),
-                other_column.label("other"),
-                other.department_id.label("other_department"),
-                Recognition.created_at.label("created_at"),
-                *extra,
-            )
-            .join(Kudos, Kudos.id == Recognition.kudos_id)
-            .join(other, other.id == other_column)
-            .where(
-                _members(member_column, member_ids),
-                Kudos.hidden_at.is_(None),
-                other.active,
-                Recognition.created_at >= start,
-                Recognition.created_at < end,
-            )
+        columns = [
+            literal(side).label("side"),
+            member_column.label("member"),
+            other_column.label("other"),
+            *extra,
+        ]
+        part = select(*columns).where(
+            _members(member_column, member_ids),
+            _not_hidden(Recognition.kudos_id),
+            Recognition.created_at >= start,
+            Recognition.created_at < end,
         )
+        if departments:
+            other = aliased(Person)
+            part = part.add_columns(other.department_id.label("other_department")).join(
+                other, and_(other.id == other_column, other.active)
+            )
+        else:
+            part = part.where(_active(other_column))
+        parts.append(part)
     return union_all(*parts).subquery("recognitions")
 
 
@@ -513,7 +527,6 @@ def _add_values(
     end: datetime,
 ) -> list[ValueCount]:
     """Statement 4: values received, per person and for the team."""
-    sender = aliased(Person)
     rows = session.execute(
         select(
             Recognition.recipient_id,
@@ -523,14 +536,9 @@ def _add_values(
             Value.position,
             func.count(),
         )
-        .join(Kudos, Kudos.id == Recognition.kudos_id)
-        .join(sender, sender.id == Recognition.sender_id)
         .join(kudos_value, kudos_value.c.kudos_id == Recognition.kudos_id)
         .join(Value, Value.id == kudos_value.c.value_id)
-        .where(
-            _members(Recognition.recipient_id, member_ids),
-            *_counted(start, end, sender),
-        )
+        .where(_members(Recognition.recipient_id, member_ids), *_counted(start, end))
         .group_by(
             Recognition.recipient_id, Value.id, Value.slug, Value.name, Value.emoji, Value.position
         )
@@ -584,8 +592,10 @@ def _add_quotes(
         .join(sender, sender.id == Recognition.sender_id)
         .where(
             _members(Recognition.recipient_id, member_ids),
-            *_counted(start, end, sender),
-            visible,
+            Recognition.created_at >= start,
+            Recognition.created_at < end,
+            sender.active,
+            visible,  # hidden kudos too
         )
         .subquery("ranked")
     )
@@ -624,7 +634,7 @@ def _trend(
         *((Recognition.created_at < end, index) for index, (_, end) in enumerate(bounds[:-1])),
         else_=len(bounds) - 1,
     ).label("bucket")
-    both = _both_sides(member_ids, bounds[0][0], bounds[-1][1], bucket)
+    both = _both_sides(member_ids, bounds[0][0], bounds[-1][1], bucket, departments=False)
     by_manager = case((both.c.other == manager_id, both.c.member))
     rows = session.execute(
         select(
