@@ -23,11 +23,13 @@ import os
 import re
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import requests
 from alembic import command
 from sqlalchemy import event, func, select, text, update
 from sqlalchemy.orm import Session
@@ -35,7 +37,7 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.leaderboard_http import serve, wrk  # noqa: E402
+from bench.leaderboard_http import GUNICORN, wrk  # noqa: E402
 from kudos import create_app  # noqa: E402
 from kudos.db import make_engine, utcnow  # noqa: E402
 from kudos.demo.synthetic import seed_synthetic  # noqa: E402
@@ -206,6 +208,21 @@ def run(url: str, users: int, kudos: int, months: int, http_seconds: int) -> Non
         http(url, viewer_session, http_seconds)
 
 
+def serve(app_spec: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+    """gunicorn, once it answers (a busy machine may take a few seconds)."""
+    process = subprocess.Popen(
+        [*GUNICORN, "--bind", f"127.0.0.1:{port}", app_spec], cwd=ROOT, env=env
+    )
+    for _ in range(300):
+        try:
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10, allow_redirects=False)
+            return process
+        except requests.RequestException:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError(f"{app_spec} did not start")
+
+
 def http(url: str, viewer_session: str, seconds: int) -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -222,8 +239,6 @@ def http(url: str, viewer_session: str, seconds: int) -> None:
     kudos_port, bare_port = free_port(), free_port()
     servers = [serve("wsgi:app", kudos_port, env), serve("bench.bare_app:app", bare_port, env)]
     try:
-        import requests
-
         page = f"http://127.0.0.1:{kudos_port}/manager/summary"
         check = requests.get(page, cookies={"session": cookie}, allow_redirects=False, timeout=30)
         if check.status_code != 200 or "Six-month trend" not in check.text:

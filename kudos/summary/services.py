@@ -25,6 +25,7 @@ Rules (PRODUCT.md, "Manager monthly summary"):
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -375,17 +376,34 @@ def _members(column: ColumnElement, member_ids: list[int] | Select) -> ColumnEle
     return column.in_(member_ids)
 
 
+@functools.cache
+def _hidden_ids() -> Select:
+    hidden = aliased(Kudos, name="hidden")
+    return select(hidden.id).where(hidden.hidden_at.is_not(None))
+
+
+@functools.cache
+def _inactive_ids() -> Select:
+    inactive = aliased(Person, name="inactive")
+    return select(inactive.id).where(~inactive.active)
+
+
+@functools.cache
+def _person_alias(name: str) -> type[Person]:
+    """Aliases are built once: making them for every summary costs more
+    than the SQL for a small team."""
+    return aliased(Person, name=name)
+
+
 def _not_hidden(kudos_id: ColumnElement) -> ColumnElement[bool]:
     """Not a hidden kudos: checked against the few hidden ones (a partial
     index), not by reading each recognition's kudos."""
-    hidden = aliased(Kudos)
-    return kudos_id.not_in(select(hidden.id).where(hidden.hidden_at.is_not(None)))
+    return kudos_id.not_in(_hidden_ids())
 
 
 def _active(person_id: ColumnElement) -> ColumnElement[bool]:
     """Not someone who left (the few inactive people, a partial index)."""
-    inactive = aliased(Person)
-    return person_id.not_in(select(inactive.id).where(~inactive.active))
+    return person_id.not_in(_inactive_ids())
 
 
 def _add_favourites(
@@ -453,7 +471,7 @@ def _both_sides(
             Recognition.created_at < end,
         )
         if departments:
-            other = aliased(Person)
+            other = _person_alias("other")
             part = part.add_columns(other.department_id.label("other_department")).join(
                 other, and_(other.id == other_column, other.active)
             )
@@ -568,7 +586,7 @@ def _add_quotes(
 ) -> None:
     """Statement 5: the newest kudos per person that the manager (and the
     viewer) may see, at most three each."""
-    sender = aliased(Person)
+    sender = _person_alias("sender")
     visible = visible_to(manager)
     if viewer is not None and viewer.id != manager.id:
         visible = and_(visible, visible_to(viewer))
