@@ -33,6 +33,7 @@ from kudos.leaderboard.services import BOARDS, DEFAULT_LIMIT, Entry, standings
 from kudos.leaderboard.views import parse_query
 from kudos.people.models import Person, Team, normalize_email
 from kudos.people.services import search_people
+from kudos.preferences.models import BEST_WAY_MAX_LENGTH
 from kudos.preferences.services import PreferenceChoices, PreferencesRejected, save_preferences
 from kudos.recognition import feed
 from kudos.recognition.models import Value
@@ -312,6 +313,10 @@ def put_preferences() -> Response:
     on_leaderboards = body.boolean("on_leaderboards")
     favourites = body.list_of("favourite_values", (str,), required=False, max_items=10)
     best_way = body.string("best_way_to_thank", required=False, default=None)
+    if isinstance(best_way, str) and len(best_way) > BEST_WAY_MAX_LENGTH:
+        # As sent: the service trims whitespace, which must not make a value
+        # longer than the document's maxLength acceptable.
+        body.problems["best_way_to_thank"] = f"At most {BEST_WAY_MAX_LENGTH} characters."
     body.check()
     ids = dict(
         db.session.execute(select(Value.slug, Value.id).where(Value.slug.in_(favourites))).all()
