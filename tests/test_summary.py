@@ -390,7 +390,7 @@ def test_at_most_ten_statements_whatever_the_team_size(make, session, team_size,
         suggested_actions(summary)
 
     assert counter.count <= 10
-    # Six queries, and on PostgreSQL two SET LOCAL (no parallel workers).
+    # Six queries, and on PostgreSQL two set_config (no parallel workers, no JIT).
     assert counter.count == (8 if engine.dialect.name == "postgresql" else 6)
     direct = sum(1 for n in range(team_size) if n % 2 == 0) + 1  # with Middle
     assert len(summary.people) == (team_size + 1 if indirect else direct)

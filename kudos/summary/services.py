@@ -21,7 +21,7 @@ Rules (PRODUCT.md, "Manager monthly summary"):
   recognitions between two members of the team are left out there.
 
 ``build_summary`` runs six statements whatever the team's size (eight on
-PostgreSQL, which also turns parallel workers off for them).
+PostgreSQL, where two more set and reset planner settings for them).
 """
 
 from __future__ import annotations
@@ -59,6 +59,17 @@ NOT_RECOGNISED_DAYS = 60
 # Team ids are sent as bound parameters up to this many; a larger team is
 # selected again inside each statement (engines limit bound parameters).
 MAX_INLINE_IDS = 5000
+# PostgreSQL planner settings for the summary's statements, set for the
+# transaction only and set back after them (see ``build_summary``).
+TUNE = (
+    "SELECT set_config('max_parallel_workers_per_gather', '0', true), "
+    "set_config('jit', 'off', true), "
+    "set_config('plan_cache_mode', 'force_custom_plan', true)"
+)
+UNTUNE = (
+    "SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN "
+    "('max_parallel_workers_per_gather', 'jit', 'plan_cache_mode')"
+)
 
 
 class SummaryForbidden(Exception):
@@ -255,6 +266,15 @@ def build_summary(
         months.insert(0, months[0].previous())
     bounds = [item.bounds(zone) for item in months]
 
+    serial = session.get_bind().dialect.name == "postgresql"
+    if serial:
+        # Short index-driven reads: starting parallel workers or compiling
+        # with JIT costs far more than the work (100 ms and more on a busy
+        # server, for queries of a few milliseconds), and a generic plan for
+        # a statement the driver has prepared does not know the team or the
+        # month and reads far too much. Only for this transaction (is_local),
+        # and set back below.
+        session.execute(text(TUNE))
     people = _team(session, manager.id, indirect=indirect, as_of=as_of)
     summary = Summary(
         manager_id=manager.id,
@@ -271,14 +291,10 @@ def build_summary(
         trend=[TrendPoint(item, len(people), 0, 0, 0, 0, 0) for item in months],
     )
     if not people:
+        if serial:
+            session.execute(text(UNTUNE))
         return summary
     by_id = {person.id: person for person in people}
-    serial = session.get_bind().dialect.name == "postgresql"
-    if serial:
-        # Short index-driven reads: starting parallel workers costs far more
-        # than the work (tens of milliseconds on a busy server). Only for
-        # this transaction, and set back below.
-        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     if len(by_id) <= MAX_INLINE_IDS:
         member_ids: list[int] | Select = list(by_id)
     else:
@@ -297,7 +313,7 @@ def build_summary(
     bounds[-1] = (start, end)
     summary.trend = _trend(session, member_ids, manager.id, months, bounds, len(people))
     if serial:
-        session.execute(text("SET LOCAL max_parallel_workers_per_gather TO DEFAULT"))
+        session.execute(text(UNTUNE))
     previous = summary.trend[-2]
     summary.totals = Totals(
         received=sum(person.received for person in people),
