@@ -63,6 +63,7 @@ def register_blueprints(app: Flask) -> None:
     from kudos.people.views import bp as people_bp
     from kudos.preferences import views as preferences_views
     from kudos.recognition.views import bp as recognition_bp
+    from kudos.summary.views import bp as summary_bp
 
     app.register_blueprint(health.bp)
     app.register_blueprint(auth_bp)
@@ -70,6 +71,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(recognition_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(leaderboard_bp)
+    app.register_blueprint(summary_bp)
     app.register_blueprint(preferences_views.bp)
     preferences_views.init_app(app)
     app.register_blueprint(admin_bp)

@@ -20,6 +20,7 @@ admins_cli = AppGroup("admins", help="Grant and remove admin rights.")
 outbox_cli = AppGroup("outbox", help="Deliver queued e-mail.")
 tokens_cli = AppGroup("tokens", help="Personal API tokens.")
 rollups_cli = AppGroup("rollups", help="Leaderboard rollups.")
+summaries_cli = AppGroup("summaries", help="The managers' monthly summaries.")
 
 
 def _alembic() -> object:
@@ -223,6 +224,37 @@ def rollups_rebuild() -> None:
     )
 
 
+@summaries_cli.command("send")
+@click.option(
+    "--month",
+    "month_text",
+    help="YYYY-MM in the company's time zone (default: last month).",
+)
+def summaries_send(month_text: str | None) -> None:
+    """Queue each manager's summary for MONTH by e-mail (once: safe to run again)."""
+    from zoneinfo import ZoneInfo
+
+    from kudos.db import utcnow
+    from kudos.summary.digest import send_digests
+    from kudos.timeutil import Month
+
+    if not current_app.config.get("SMTP_URL"):
+        raise click.ClickException("e-mail is off: set KUDOS_SMTP_URL to send summaries")
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    now = utcnow()
+    try:
+        month = Month.parse(month_text) if month_text else Month.containing(now, zone).previous()
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--month") from None
+    # Links in e-mails are built like a request's, from KUDOS_BASE_URL.
+    with current_app.test_request_context(
+        "/", base_url=current_app.config.get("BASE_URL") or "http://localhost"
+    ):
+        report = send_digests(db.session, month, now=now, zone=zone)
+    db.session.commit()
+    click.echo(f"Summaries for {month}: {report}")
+
+
 @click.command("demo")
 @click.option("--port", default=5000, show_default=True, help="Port on 127.0.0.1.")
 @click.option("--no-serve", is_flag=True, help="Prepare the demo database and exit.")
@@ -276,6 +308,7 @@ def register(group: click.Group) -> None:
     group.add_command(outbox_cli)
     group.add_command(tokens_cli)
     group.add_command(rollups_cli)
+    group.add_command(summaries_cli)
     group.add_command(seed_command)
 
 

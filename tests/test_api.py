@@ -522,7 +522,29 @@ def test_the_openapi_document_is_public_and_lists_every_endpoint(client):
         "/kudos",
         "/kudos/{kudos_id}",
         "/leaderboard",
+        "/manager/summary",
         "/values",
         "/users",
         "/me/preferences",
     }
+
+
+def test_best_way_to_thank_is_measured_as_sent(client, session, make):
+    person = make.person(name="Long Whitespace")
+    _, raw = create_token(session, person, "test", now=utcnow())
+    session.commit()
+
+    response = client.put(
+        "/api/v1/me/preferences",
+        headers={"Authorization": f"Bearer {raw}"},
+        json={
+            "audience": "public",
+            "style": "low_key",
+            "email_opt_in": False,
+            "on_leaderboards": True,
+            "best_way_to_thank": "Tea" + "\u001d" * 300,  # trims to 3 characters
+        },
+    )
+
+    assert response.status_code == 422
+    assert "best_way_to_thank" in response.json["error"]["fields"]

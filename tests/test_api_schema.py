@@ -25,7 +25,7 @@ from kudos.auth.tokens import create_token
 from kudos.db import utcnow
 from kudos.recognition.services import toggle_reaction
 
-OPERATIONS = 8
+OPERATIONS = 9
 CHECKS = {
     GenerationMode.POSITIVE: [
         not_a_server_error,
@@ -62,6 +62,9 @@ def seeded(session, make):
     person = make.person(name="Schema Tester", team=team)
     grace = make.person(name="Grace Hopper", team=team, title="Rear admiral")
     alan = make.person(name="Alan Turing")
+    # The token's owner manages Grace, so the summary answers with real numbers.
+    grace.manager = person
+    session.commit()
     public = make.kudos(grace, [person, alan], values=["mentor", "caring"])
     make.kudos(person, [grace], visibility="team", message="<b>Thanks</b> 🎉")
     private = make.kudos(alan, [person], visibility="private")
@@ -75,6 +78,10 @@ def seeded(session, make):
             "POST /kudos": [
                 {"body": {**send, "recipients": [grace.id]}},
                 {"body": {**send, "recipients": [alan.email], "visibility": "team"}},
+            ],
+            "GET /manager/summary": [
+                {"query": {}},
+                {"query": {"month": "2026-10", "indirect": "true"}},
             ],
             "GET /kudos/{kudos_id}": [
                 {"path_parameters": {"kudos_id": kudos.id}} for kudos in (public, private)

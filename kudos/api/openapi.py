@@ -70,6 +70,145 @@ PREFERENCE_FIELDS = {
     "best_way_to_thank": {"type": ["string", "null"], "maxLength": 280},
 }
 
+SHARE = {
+    "type": ["number", "null"],
+    "minimum": 0,
+    "maximum": 1,
+    "description": "A fraction from 0 to 1; null when there is nobody to divide by.",
+}
+COUNT = {"type": "integer", "minimum": 0}
+MONTH = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}
+
+
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+VALUE_COUNT = _object(
+    {
+        "slug": {"type": "string"},
+        "name": {"type": "string"},
+        "emoji": {"type": "string"},
+        "count": COUNT,
+    }
+)
+DEPARTMENT_COUNT = _object(
+    {
+        "department_id": {"type": ["integer", "null"]},
+        "name": {"type": "string"},
+        "count": COUNT,
+    }
+)
+SUMMARY_SCHEMAS: dict[str, Any] = {
+    "ManagerSummary": _object(
+        {
+            "manager": PERSON_REF,
+            "month": MONTH,
+            "month_to_date": {"type": "boolean"},
+            "indirect": {"type": "boolean"},
+            "as_of": {
+                "type": "string",
+                "format": "date-time",
+                "description": "The end of the month, or now for the month in progress: "
+                "when last recognised and the 60-day flag look back from.",
+            },
+            "totals": _object(
+                {
+                    "people": COUNT,
+                    "received": COUNT,
+                    "given": COUNT,
+                    "previous_received": COUNT,
+                    "previous_given": COUNT,
+                    "received_change": {"type": "integer"},
+                    "given_change": {"type": "integer"},
+                }
+            ),
+            "manager_part": _object(
+                {
+                    "share_recognised_by_manager": SHARE,
+                    "share_sent": SHARE,
+                    "share_received": SHARE,
+                }
+            ),
+            "trend": {
+                "type": "array",
+                "minItems": 6,
+                "maxItems": 6,
+                "description": "The six months ending with `month`, oldest first.",
+                "items": _object(
+                    {
+                        "month": MONTH,
+                        "received": COUNT,
+                        "given": COUNT,
+                        "recipients": COUNT,
+                        "senders": COUNT,
+                        "recognised_by_manager": COUNT,
+                        "share_recognised_by_manager": SHARE,
+                        "share_sent": SHARE,
+                        "share_received": SHARE,
+                    }
+                ),
+            },
+            "values": {"type": "array", "items": VALUE_COUNT},
+            "internal_customers": _object(
+                {
+                    "thanked_the_team": {"type": "array", "items": DEPARTMENT_COUNT},
+                    "thanked_by_the_team": {"type": "array", "items": DEPARTMENT_COUNT},
+                }
+            ),
+            "people": {"type": "array", "items": _ref("ManagerSummaryPerson")},
+        }
+    ),
+    "ManagerSummaryPerson": _object(
+        {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "email": {"type": "string"},
+            "title": {"type": ["string", "null"]},
+            "team": {"type": ["string", "null"]},
+            "department": {"type": ["string", "null"]},
+            "direct": {"type": "boolean"},
+            "received": COUNT,
+            "given": COUNT,
+            "distinct_senders": COUNT,
+            "from_other_departments": COUNT,
+            "share_from_other_departments": SHARE,
+            "values": {"type": "array", "items": VALUE_COUNT},
+            "last_recognised_at": {"type": ["string", "null"], "format": "date-time"},
+            "days_since_recognised": {"type": ["integer", "null"], "minimum": 0},
+            "none_this_month": {"type": "boolean"},
+            "none_in_60_days": {"type": "boolean"},
+            "recognised_by_manager": {"type": "boolean"},
+            "preferences": _object(
+                {
+                    "onboarded": {"type": "boolean"},
+                    "audience": VISIBILITY,
+                    "style": {"type": "string", "enum": ["low_key", "celebratory"]},
+                    "email_opt_in": {"type": "boolean"},
+                    "on_leaderboards": {"type": "boolean"},
+                    "favourite_values": {"type": "array", "items": {"type": "string"}},
+                    "best_way_to_thank": {"type": ["string", "null"]},
+                }
+            ),
+            "quotes": {
+                "type": "array",
+                "maxItems": 3,
+                "description": "The newest kudos this month that the manager (and the "
+                "token's owner) may see.",
+                "items": _object(
+                    {
+                        "kudos_id": {"type": "integer"},
+                        "sender": PERSON_REF,
+                        "message": {"type": "string"},
+                        "visibility": VISIBILITY,
+                        "created_at": {"type": "string", "format": "date-time"},
+                    }
+                ),
+            },
+        }
+    ),
+}
+
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -226,6 +365,7 @@ SCHEMAS: dict[str, Any] = {
             "score": {"type": "integer", "minimum": 1},
         },
     },
+    **SUMMARY_SCHEMAS,
     "PreferencesUpdate": {
         "type": "object",
         "required": ["audience", "style", "email_opt_in", "on_leaderboards"],
@@ -396,6 +536,37 @@ PATHS: dict[str, Any] = {
                 ),
             ],
             "responses": {"200": _json(_ref("Leaderboard")), **ERRORS},
+        },
+    },
+    "/manager/summary": {
+        "get": {
+            "summary": "A manager's monthly team summary (the manager and admins only)",
+            "parameters": [
+                _query(
+                    "month",
+                    "YYYY-MM in the company's time zone (default: this month)",
+                    {"type": "string"},
+                ),
+                _query(
+                    "indirect",
+                    "true: every report below the manager, not just direct reports",
+                    {"type": "boolean", "default": False},
+                ),
+                _query(
+                    "manager",
+                    "Admins only: whose summary (a person's id; default: the token's owner)",
+                    ID,
+                ),
+            ],
+            "responses": {
+                "200": _json(_ref("ManagerSummary")),
+                "403": _error(
+                    "Not a manager (nobody active reports to the token's owner), or "
+                    "someone else's summary and not an admin"
+                ),
+                "404": _error("Admins: no person with that id"),
+                **ERRORS,
+            },
         },
     },
     "/me/preferences": {

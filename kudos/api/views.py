@@ -38,6 +38,14 @@ from kudos.recognition import feed
 from kudos.recognition.models import Value
 from kudos.recognition.services import CONTROL_CHARACTERS, KudosRejected, send_kudos
 from kudos.recognition.visibility import can_see
+from kudos.summary import views as summary_views
+from kudos.summary.export import summary_json
+from kudos.summary.services import (
+    SummaryForbidden,
+    SummaryNotFound,
+    build_summary,
+    summary_subject,
+)
 from kudos.timeutil import Month
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -368,3 +376,32 @@ def leaderboard() -> Response:
         entries=[entry(item) for item in result.entries],
         me=entry(result.viewer) if result.viewer else None,
     )
+
+
+# Manager's summary -------------------------------------------------------------
+
+
+@bp.get("/manager/summary")
+@token_required
+def manager_summary() -> Response:
+    query, problems = summary_views.parse_query(request.args.to_dict(), strict=True)
+    if query is None:
+        raise ApiError(422, "invalid", "Some parameters are not valid.", problems)
+    try:
+        subject = summary_subject(db.session, viewer(), query.manager_id)
+    except SummaryForbidden:
+        own = query.manager_id in (None, viewer().id)
+        message = summary_views.NOT_A_MANAGER if own else summary_views.NOT_YOURS
+        raise ApiError(403, "forbidden", message) from None
+    except SummaryNotFound:
+        raise ApiError(404, "not_found", "No such manager.") from None
+    summary = build_summary(
+        db.session,
+        subject,
+        query.month,
+        now=utcnow(),
+        zone=ZoneInfo(current_app.config["TIMEZONE"]),
+        indirect=query.indirect,
+        viewer=viewer(),
+    )
+    return jsonify(summary_json(summary))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from kudos.auth import access
 from kudos.extensions import db, login_manager
@@ -24,7 +25,9 @@ def load_person(session_id: str) -> Person | None:
     person_id, _, version = session_id.partition(":")
     if not person_id.isdigit() or not version.isdigit():
         return None
-    person = db.session.scalar(select(Person).where(Person.id == int(person_id)))
+    person = db.session.scalar(
+        select(Person).where(Person.id == int(person_id)).options(undefer(Person.has_reports))
+    )
     if person is None or not person.active or person.session_version != int(version):
         return None
     return person

@@ -14,13 +14,14 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    exists,
     false,
     or_,
     text,
     true,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from kudos.db import Base, UTCDateTime, utcnow
 
@@ -56,8 +57,8 @@ class Person(UserMixin, Base):
     __table_args__ = (
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         CheckConstraint("manager_id IS NULL OR manager_id <> id", name="not_own_manager"),
-        # The few people who left, found without reading the whole directory
-        # (a leaderboard rank leaves them out).
+        # The few people who left: leaderboard ranks and summary aggregates
+        # leave them out without reading the whole directory.
         Index(
             "ix_person_inactive",
             "id",
@@ -132,6 +133,18 @@ class Person(UserMixin, Base):
 
     def __repr__(self) -> str:
         return f"<Person {self.email}>"
+
+
+_report = Person.__table__.alias("report")
+# Whether anybody active reports to this person (the "Team summary" link).
+# Deferred: loaded only where asked for, such as with the signed-in person
+# (``auth.sessions.load_person``), so no page pays an extra query for it.
+Person.has_reports = column_property(
+    exists()
+    .where(_report.c.manager_id == Person.__table__.c.id, _report.c.active)
+    .correlate_except(_report),
+    deferred=True,
+)
 
 
 def normalize_email(email: str) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -69,6 +70,14 @@ class Kudos(Base):
         Index("ix_kudos_created_at_id", "created_at", "id"),
         # Daily limit and "given" lists: a sender's kudos by time.
         Index("ix_kudos_sender_id_created_at", "sender_id", "created_at"),
+        # The few hidden kudos, so aggregates leave them out without reading
+        # the kudos table (the manager's summary: ``kudos_id NOT IN hidden``).
+        Index(
+            "ix_kudos_hidden",
+            "id",
+            postgresql_where=text("hidden_at IS NOT NULL"),
+            sqlite_where=text("hidden_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

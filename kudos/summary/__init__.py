@@ -1,0 +1,1 @@
+"""The manager's monthly summary: page, CSV, API and e-mail digest."""

@@ -1,0 +1,320 @@
+"""The summary page, its CSV and its API: who may see them, bad parameters,
+what they show, and CSV formula injection."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+
+import pytest
+
+from kudos.auth.tokens import create_token
+from kudos.db import utcnow
+from kudos.preferences.models import RecognitionPreference
+from kudos.summary.export import CSV_COLUMNS, neutralise
+from kudos.timeutil import Month
+from tests.conftest import sign_in
+
+NOW = utcnow()
+THIS_MONTH = Month.containing(NOW, __import__("zoneinfo").ZoneInfo("UTC"))
+PAGE, CSV_URL, API = "/manager/summary", "/manager/summary.csv", "/api/v1/manager/summary"
+
+
+@pytest.fixture
+def org(make, session):
+    sales = make.department("Sales")
+    maya = make.person(name="Maya Manager")
+    sam = make.person(name="Sam Report", manager=maya)
+    tom = make.person(name="Tom Report", manager=maya)
+    stranger = make.person(name="Una Related", department=sales)
+    admin = make.person(name="Ada Admin", admin_granted=True)
+    other_manager = make.person(name="Otto Other")
+    make.person(name="Olga Otto's", manager=other_manager)
+    make.kudos(stranger, [tom], message="Thanks for the demo!", values=["mentor"])
+    return {
+        "maya": maya,
+        "sam": sam,
+        "tom": tom,
+        "stranger": stranger,
+        "admin": admin,
+        "other_manager": other_manager,
+    }
+
+
+def token_for(session, person):
+    _, raw = create_token(session, person, "test", now=utcnow())
+    session.commit()
+    return {"Authorization": f"Bearer {raw}"}
+
+
+# Who may see it -------------------------------------------------------------------
+
+VIEWERS = {
+    # viewer, ?manager=..., expected status
+    "the manager": ("maya", None, 200),
+    "the manager, naming themself": ("maya", "maya", 200),
+    "an admin, any manager": ("admin", "maya", 200),
+    "an admin, their own (no reports)": ("admin", None, 200),
+    "a report": ("sam", None, 403),
+    "a report, naming their manager": ("sam", "maya", 403),
+    "an unrelated person": ("stranger", None, 403),
+    "an unrelated person, naming a manager": ("stranger", "maya", 403),
+    "another manager, naming a manager": ("other_manager", "maya", 403),
+}
+
+
+@pytest.mark.parametrize("case", list(VIEWERS))
+@pytest.mark.parametrize("url", [PAGE, CSV_URL])
+def test_page_and_csv_access(client, org, case, url):
+    viewer, manager, status = VIEWERS[case]
+    sign_in(client, org[viewer])
+    query = {"manager": str(org[manager].id)} if manager else {}
+
+    response = client.get(url, query_string=query)
+
+    assert response.status_code == status
+    if status == 403:
+        assert "Tom Report" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("case", list(VIEWERS))
+def test_api_access(client, session, org, case):
+    viewer, manager, status = VIEWERS[case]
+    query = {"manager": str(org[manager].id)} if manager else {}
+
+    response = client.get(API, query_string=query, headers=token_for(session, org[viewer]))
+
+    assert response.status_code == status
+    if status == 403:
+        assert response.json["error"]["code"] == "forbidden"
+    elif viewer != "admin" or manager:
+        assert {person["name"] for person in response.json["people"]} == {
+            "Sam Report",
+            "Tom Report",
+        }
+
+
+@pytest.mark.parametrize("url", [PAGE, CSV_URL])
+def test_signed_out_visitors_are_sent_to_sign_in(client, org, url):
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+def test_the_api_needs_a_token(client, org):
+    response = client.get(API)
+
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "unauthorized"
+
+
+def test_an_admin_asking_for_nobody_gets_404(client, session, org):
+    sign_in(client, org["admin"])
+
+    assert client.get(PAGE, query_string={"manager": "2147483647"}).status_code == 404
+    assert client.get(CSV_URL, query_string={"manager": "2147483647"}).status_code == 404
+    api = client.get(
+        API, query_string={"manager": "2147483647"}, headers=token_for(session, org["admin"])
+    )
+    assert api.status_code == 404
+
+
+BAD_PARAMETERS = [
+    {"month": "2026-13"},
+    {"month": "October"},
+    {"month": "1969-12"},
+    {"manager": "abc"},
+    {"manager": "-1"},
+    {"manager": "99999999999999999999"},
+    {"manager": "٣"},  # an Arabic-Indic digit: isdigit() but not an id
+    {"indirect": "maybe"},
+]
+
+
+@pytest.mark.parametrize("args", BAD_PARAMETERS)
+def test_bad_parameters_are_a_clear_400_page(client, org, args):
+    sign_in(client, org["maya"])
+
+    for url in (PAGE, CSV_URL):
+        response = client.get(url, query_string=args)
+        assert response.status_code == 400
+        assert "Error 400" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "args", [*BAD_PARAMETERS, {"indirect": ""}, {"indirect": "yes"}, {"manager": ""}]
+)
+def test_bad_parameters_are_a_422_in_the_api(client, session, org, args):
+    response = client.get(API, query_string=args, headers=token_for(session, org["maya"]))
+
+    assert response.status_code == 422
+    assert set(response.json["error"]["fields"]) == set(args)
+
+
+# What the page shows ----------------------------------------------------------------
+
+
+def test_the_page_shows_people_flags_preferences_charts_and_actions(client, make, session, org):
+    sam = org["sam"]
+    session.add(
+        RecognitionPreference(
+            person=sam, audience="private", style="celebratory", best_way_to_thank="Tea & cake"
+        )
+    )
+    session.commit()
+    make.kudos(org["stranger"], [sam], at=NOW - timedelta(days=70))
+    sign_in(client, org["maya"])
+
+    page = client.get(PAGE).get_data(as_text=True)
+
+    assert "Team summary" in page  # the nav link
+    assert "Sam Report" in page
+    assert "Tom Report" in page
+    assert "Thanks for the demo!" in page  # a quote
+    assert "Tea &amp; cake" in page
+    assert '<svg class="chart chart--trend"' in page
+    assert 'role="img"' in page
+    assert '<svg class="chart chart--values"' in page
+    assert "Mentor: 1" in page  # the chart's description reads the numbers
+    assert "none in 70 days" in page or "none in 69 days" in page
+    assert "Sam prefers private notes and likes air horns and balloons" in page
+    assert "Sales" in page  # an internal customer
+    assert f'href="/manager/summary?month={THIS_MONTH.previous()}"' in page
+
+
+def test_month_navigation_and_indirect_reports(client, make, org):
+    deep = make.person(name="Deep Indirect", manager=org["sam"])
+    sign_in(client, org["maya"])
+
+    past = client.get(PAGE, query_string={"month": "2026-01", "indirect": "true"})
+
+    text = past.get_data(as_text=True)
+    assert past.status_code == 200
+    assert "January 2026" in text
+    assert deep.name in text
+    assert 'href="/manager/summary?month=2026-02&amp;indirect=true"' in text
+    assert deep.name not in client.get(PAGE).get_data(as_text=True)
+
+
+def test_an_admin_without_reports_sees_a_helpful_empty_state(client, org):
+    sign_in(client, org["admin"])
+
+    page = client.get(PAGE).get_data(as_text=True)
+
+    assert "No one reports to you yet" in page
+    assert "Maya Manager" in page  # managers to pick from
+    assert f"/manager/summary?manager={org['maya'].id}" in page
+
+
+def test_someone_without_reports_is_told_why(client, org):
+    sign_in(client, org["sam"])
+
+    response = client.get(PAGE)
+
+    assert response.status_code == 403
+    assert "The team summary is for managers" in response.get_data(as_text=True)
+
+
+def test_the_nav_link_is_only_for_managers_and_admins(client, org):
+    for person, shown in (("maya", True), ("admin", True), ("sam", False), ("stranger", False)):
+        sign_in(client, org[person])
+        page = client.get("/leaderboard").get_data(as_text=True)
+        assert ('href="/manager/summary"' in page) is shown, person
+
+
+# CSV ----------------------------------------------------------------------------------
+
+
+def test_csv_download(client, org):
+    sign_in(client, org["maya"])
+
+    response = client.get(CSV_URL, query_string={"month": str(THIS_MONTH)})
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert (
+        response.headers["Content-Disposition"]
+        == f'attachment; filename="team-summary-{THIS_MONTH}.csv"'
+    )
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert list(rows[0]) == list(CSV_COLUMNS)
+    by_name = {row["name"]: row for row in rows}
+    assert set(by_name) == {"Sam Report", "Tom Report"}
+    tom = by_name["Tom Report"]
+    assert (tom["received"], tom["given"], tom["values_received"]) == ("1", "0", "Mentor: 1")
+    assert tom["quotes"] == "Una Related: Thanks for the demo!"
+    assert tom["none_this_month"] == "no"
+    assert by_name["Sam Report"]["none_in_60_days"] == "yes"
+
+
+def test_csv_cells_never_run_as_formulas(client, make, session, org):
+    evil = make.person(name='=HYPERLINK("http://evil.example","x")', manager=org["maya"])
+    session.add(RecognitionPreference(person=evil, best_way_to_thank="@SUM(1+1)"))
+    session.commit()
+    make.kudos(org["stranger"], [evil], message="+cmd|' /C calc'!A0")
+    make.kudos(org["stranger"], [org["sam"]], message="-2+3")
+    sign_in(client, org["maya"])
+
+    text = client.get(CSV_URL).get_data(as_text=True)
+
+    rows = list(csv.reader(io.StringIO(text)))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert '\'=HYPERLINK("http://evil.example","x")' in cells
+    assert "'@SUM(1+1)" in cells
+    # A quote cell starts with the sender's name; a message that starts the cell is neutralised.
+    assert neutralise("+cmd") == "'+cmd"
+    assert neutralise("\tx") == "'\tx"
+    assert neutralise("\rx") == "'\rx"
+    assert neutralise("-2") == "'-2"
+    assert neutralise(None) == ""
+    assert neutralise(12) == "12"
+
+
+# The API ---------------------------------------------------------------------------------
+
+
+def test_the_api_answers_the_whole_summary(client, session, org):
+    response = client.get(
+        API,
+        query_string={"month": str(THIS_MONTH), "indirect": "false"},
+        headers=token_for(session, org["maya"]),
+    )
+
+    body = response.json
+    assert response.status_code == 200
+    assert body["month"] == str(THIS_MONTH)
+    assert body["manager"] == {"id": org["maya"].id, "name": "Maya Manager"}
+    assert body["totals"]["received"] == 1
+    assert len(body["trend"]) == 6
+    tom = next(person for person in body["people"] if person["name"] == "Tom Report")
+    assert tom["quotes"][0]["message"] == "Thanks for the demo!"
+    assert tom["values"] == [
+        {"slug": "mentor", "name": "Mentor", "emoji": tom["values"][0]["emoji"], "count": 1}
+    ]
+    assert body["internal_customers"]["thanked_the_team"] == [
+        {"department_id": org["stranger"].department_id, "name": "Sales", "count": 1}
+    ]
+    assert body["manager_part"]["share_received"] == 0.5
+
+
+def test_private_quotes_in_the_api_follow_visibility(client, make, session, org):
+    session.add(RecognitionPreference(person=org["sam"], audience="private"))
+    session.commit()
+    make.kudos(org["stranger"], [org["sam"]], message="Private thanks", at=datetime.now(NOW.tzinfo))
+
+    as_manager = client.get(API, headers=token_for(session, org["maya"])).json
+    as_admin = client.get(
+        API,
+        query_string={"manager": org["maya"].id},
+        headers=token_for(session, org["admin"]),
+    ).json
+
+    def quotes(body):
+        sam = next(person for person in body["people"] if person["name"] == "Sam Report")
+        return [quote["message"] for quote in sam["quotes"]]
+
+    assert quotes(as_manager) == ["Private thanks"]
+    assert quotes(as_admin) == []
