@@ -326,10 +326,11 @@ def assert_fits_phone(page: Page) -> None:
     assert width <= viewport, f"{page.url} is {width} px wide at {viewport} px"
 
 
-def screenshot(page: Page, name: str) -> Path:
+def screenshot(page: Page, name: str, *, moving: bool = False) -> Path:
+    """Save the whole page; animations are stopped unless ``moving``."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True, animations="disabled")
+    page.screenshot(path=str(path), full_page=True, animations="allow" if moving else "disabled")
     return path
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import (
+    DESKTOP,
     PHONE,
     Site,
     assert_accessible,
@@ -29,26 +31,32 @@ def choose_recipient(page: Page, typed: str, name: str) -> None:
     expect(page.locator(".recipient-chip", has_text=name)).to_be_visible()
 
 
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_a_new_employee_signs_in_says_how_they_like_thanks_and_thanks_two_colleagues(
-    site: Site,
+    site: Site, viewport: dict[str, int]
 ):
+    def looks_right(what: str) -> None:
+        assert_accessible(page, what)
+        if viewport is PHONE:
+            assert_fits_phone(page)
+
     platform = site.make.team("Platform")
     priya = site.person("Priya Raman", team=platform, title="SRE")
     tom = site.person("Tom Becker", team=platform, title="Support engineer")
     site.new_login("nora", "Nora Quist", team="Platform", title="Engineer")
 
-    page = site.sign_in("nora")
+    page = site.sign_in("nora", viewport=viewport)
 
     # First sign-in: onboarding, before anything else.
     expect(page).to_have_url(re.compile(r"/onboarding"))
     expect(page.get_by_role("heading", level=1)).to_have_text("How do you like to be thanked?")
-    assert_accessible(page, "onboarding")
+    looks_right("onboarding")
     page.get_by_label(re.compile("Air horns")).check()
     page.get_by_label(re.compile("Mentor")).check()
     page.get_by_label(re.compile("best way to thank", re.I)).fill("Tell my manager!")
     page.get_by_role("button", name="Save and start").click()
     expect(page.get_by_role("status").first).to_contain_text("Thanks, Nora!")
-    assert_accessible(page, "feed after onboarding")
+    looks_right("feed after onboarding")
 
     # Send kudos to two colleagues, with a value.
     page.get_by_role("link", name="Send kudos").first.click()
@@ -61,7 +69,7 @@ def test_a_new_employee_signs_in_says_how_they_like_thanks_and_thanks_two_collea
         "Thank you both for getting the build farm back before the release!"
     )
     expect(page.locator("#message-count")).to_contain_text("/ 1000")
-    assert_accessible(page, "compose, filled in")
+    looks_right("compose, filled in")
     page.get_by_role("button", name="Send kudos").click()
 
     expect(page).to_have_url(site.url("/"))
@@ -70,7 +78,7 @@ def test_a_new_employee_signs_in_says_how_they_like_thanks_and_thanks_two_collea
     expect(card).to_contain_text("Nora Quist thanked Priya Raman and Tom Becker")
     expect(card).to_contain_text("build farm")
     expect(card.get_by_role("link", name=re.compile("Responsive"))).to_be_visible()
-    assert_accessible(page, "feed with the new kudos")
+    looks_right("feed with the new kudos")
     assert {priya.id, tom.id} <= {int(link.split("/")[-1]) for link in recipient_links(card)}
 
 
@@ -100,7 +108,8 @@ def test_a_celebratory_recipient_gets_a_party_and_a_low_key_one_a_quiet_word(sit
     assert confetti.evaluate("el => getComputedStyle(el).animationName") == "confetti-fall"
     expect(page.locator(".balloon")).to_have_count(7)
     assert_accessible(page, "celebration")
-    screenshot(page, "celebration-desktop")
+    page.wait_for_timeout(1300)  # confetti in mid-air
+    screenshot(page, "celebration-desktop", moving=True)
     # Closing it is the visitor's choice; it is shown once, not on every page.
     celebration.get_by_role("button", name="Close").click()
     expect(celebration).to_have_count(0)
@@ -161,11 +170,15 @@ def test_a_teammate_sees_it_in_the_team_feed_and_applauds_without_a_reload(site:
 
 
 def board_rows(page: Page, title: str) -> list[str]:
+    """Each row of a board as "rank name score"."""
     board = page.locator("section.board", has=page.get_by_role("heading", name=title))
-    return [
-        " ".join(row.split())
-        for row in board.locator(".board__row").evaluate_all("rows => rows.map(r => r.innerText)")
-    ]
+    return board.locator(".board__row").evaluate_all(
+        """rows => rows.map(row => [
+            row.querySelector('.board__rank').lastChild.textContent,
+            row.querySelector('.board__name').textContent,
+            row.querySelector('.board__score').firstChild.textContent,
+        ].map(text => text.trim()).join(' '))"""
+    )
 
 
 def test_the_leaderboard_shows_the_right_people(site: Site):
@@ -224,6 +237,7 @@ def test_an_admin_hides_a_kudos_and_it_disappears_everywhere(site: Site):
         f"/teams/{platform.slug}",
         f"/people/{priya.id}",
         f"/people/{nora.id}?tab=given",
+        "/values/responsive",
     ]:
         page.goto(site.url(path))
         expect(page.locator(".kudos-card", has_text="on-call handover")).to_have_count(1)
