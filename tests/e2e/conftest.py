@@ -347,6 +347,50 @@ def focus_is_visible(page: Page) -> bool:
     )
 
 
+def assert_keyboard_reaches_everything(page: Page, limit: int = 200) -> None:
+    """Tab goes through every control on the page, each with a visible focus.
+
+    Every visible link, button, field and checkbox must be reached, and at
+    least one radio button of each group (arrow keys move within a group).
+    """
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.evaluate("window.scrollTo(0, 0)")
+    controls = page.evaluate(
+        """() => {
+        const selector = 'a[href], button, input:not([type=hidden]), select, textarea, '
+            + '[tabindex="0"]';
+        const visible = el => el.getClientRects().length > 0
+            && getComputedStyle(el).visibility !== 'hidden';
+        document.querySelectorAll(selector).forEach((el, i) => el.dataset.kbd = i);
+        return Array.from(document.querySelectorAll(selector))
+            .filter(el => visible(el) && !el.disabled)
+            .map(el => ({id: el.dataset.kbd, radio: el.type === 'radio' ? el.name : null,
+                         label: (el.outerHTML || '').slice(0, 90)}));
+    }"""
+    )
+    reached: set[str] = set()
+    invisible: list[str] = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "document.activeElement ? document.activeElement.dataset.kbd : null"
+        )
+        if focused is None or focused in reached:
+            break
+        reached.add(focused)
+        if not focus_is_visible(page):
+            invisible.append(page.evaluate("document.activeElement.outerHTML.slice(0, 90)"))
+    assert controls, f"{page.url}: no controls found"
+    radio_groups = {c["radio"] for c in controls if c["radio"]}
+    reached_groups = {c["radio"] for c in controls if c["radio"] and c["id"] in reached}
+    missed = [c["label"] for c in controls if not c["radio"] and c["id"] not in reached]
+    assert not missed, f"{page.url}: Tab never reaches {missed}"
+    assert radio_groups == reached_groups, f"{page.url}: Tab never reaches radio groups " + str(
+        radio_groups - reached_groups
+    )
+    assert not invisible, f"{page.url}: no visible focus on {invisible}"
+
+
 def tab_to(page: Page, selector: str, limit: int = 60) -> None:
     """Press Tab until the element matching ``selector`` has the focus."""
     target = page.locator(selector).first

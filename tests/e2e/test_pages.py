@@ -1,8 +1,9 @@
-"""A tour of every main page: accessible in light and dark, fits a phone.
+"""A tour of every main page: accessible in light and dark, by keyboard, on a phone.
 
 Each page is checked with axe-core on a desktop in light and dark mode and
-on a 390 px phone (light), must not scroll sideways on the phone, and is saved as a
-screenshot (desktop and phone) under test-output/screenshots/.
+on a 390 px phone; on the desktop, Tab must reach every control with a
+visible focus ring; on the phone nothing may scroll sideways. Each is saved
+as a screenshot (desktop, desktop dark, phone) under test-output/screenshots/.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from playwright.sync_api import Page
 
 from kudos.db import utcnow
 from kudos.recognition.services import toggle_reaction
-from tests.e2e.conftest import PHONE, Site, assert_accessible, assert_fits_phone, screenshot
+from tests.e2e.conftest import (
+    PHONE,
+    Site,
+    assert_accessible,
+    assert_fits_phone,
+    assert_keyboard_reaches_everything,
+    screenshot,
+)
 
 
 def seed_company(site: Site) -> dict[str, object]:
@@ -108,7 +116,14 @@ def check_page(page: Page, name: str, problems: list[str], *, phone: bool = Fals
             assert_accessible(page, f"{name} ({'phone' if phone else 'desktop'}, {scheme})")
         except AssertionError as error:
             problems.append(str(error))
+        if scheme == "dark":
+            screenshot(page, f"{name}-desktop-dark")
     page.emulate_media(color_scheme="light")
+    if not phone:
+        try:
+            assert_keyboard_reaches_everything(page)
+        except AssertionError as error:
+            problems.append(str(error))
     if phone:
         try:
             assert_fits_phone(page)
