@@ -270,13 +270,36 @@ class Site:
         page.wait_for_url(re.compile(re.escape(self.server.base) + r"/(?!login|auth)"))
         return page
 
+    def save_failure_screenshots(self, test_name: str) -> None:
+        """What each open tab showed when the test failed, for the CI log."""
+        folder = SCREENSHOTS.parent / "failures"
+        folder.mkdir(parents=True, exist_ok=True)
+        for n, context in enumerate(self.contexts):
+            for m, page in enumerate(context.pages):
+                path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', test_name)}-{n}-{m}.png"
+                page.screenshot(path=str(path), full_page=True)
+                print(f"screenshot of {page.url} at failure: {path}")  # noqa: T201
+
     def close(self) -> None:
         for context in self.contexts:
             context.close()
 
 
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # noqa: ANN201
+    report = yield
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
+    return report
+
+
 @pytest.fixture
-def site(live_server: LiveServer, chromium: Browser) -> Iterator[Site]:
+def site(
+    request: pytest.FixtureRequest, live_server: LiveServer, chromium: Browser
+) -> Iterator[Site]:
     empty_tables(live_server.engine)
     live_server.users.clear()
     live_server.provider.set_users({})
@@ -287,6 +310,8 @@ def site(live_server: LiveServer, chromium: Browser) -> Iterator[Site]:
         try:
             yield site
         finally:
+            if request.node.stash.get(FAILED, False):
+                site.save_failure_screenshots(request.node.name)
             site.close()
 
 
@@ -334,16 +359,21 @@ def screenshot(page: Page, name: str, *, moving: bool = False) -> Path:
     return path
 
 
+# Does an element draw a focus ring (an outline or a box shadow)?
+FOCUS_VISIBLE_JS = """el => {
+    const style = getComputedStyle(el);
+    return (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2)
+        || style.boxShadow !== 'none';
+}"""
+
+
 def focus_is_visible(page: Page) -> bool:
-    """The focused element draws a focus ring (an outline or a box shadow)."""
+    """The focused element draws a focus ring."""
     return page.evaluate(
-        """() => {
+        f"""() => {{
         const el = document.activeElement;
-        if (!el || el === document.body) return false;
-        const style = getComputedStyle(el);
-        return (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2)
-            || style.boxShadow !== 'none';
-    }"""
+        return !!el && el !== document.body && ({FOCUS_VISIBLE_JS})(el);
+    }}"""
     )
 
 
@@ -372,14 +402,18 @@ def assert_keyboard_reaches_everything(page: Page, limit: int = 200) -> None:
     invisible: list[str] = []
     for _ in range(limit):
         page.keyboard.press("Tab")
-        focused = page.evaluate(
-            "document.activeElement ? document.activeElement.dataset.kbd : null"
+        focused, visible, html = page.evaluate(
+            f"""() => {{
+            const el = document.activeElement;
+            if (!el || el === document.body) return [null, false, ''];
+            return [el.dataset.kbd ?? null, ({FOCUS_VISIBLE_JS})(el), el.outerHTML.slice(0, 90)];
+        }}"""
         )
         if focused is None or focused in reached:
             break
         reached.add(focused)
-        if not focus_is_visible(page):
-            invisible.append(page.evaluate("document.activeElement.outerHTML.slice(0, 90)"))
+        if not visible:
+            invisible.append(html)
     assert controls, f"{page.url}: no controls found"
     radio_groups = {c["radio"] for c in controls if c["radio"]}
     reached_groups = {c["radio"] for c in controls if c["radio"] and c["id"] in reached}
