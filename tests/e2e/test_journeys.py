@@ -108,6 +108,9 @@ def test_a_celebratory_recipient_gets_a_party_and_a_low_key_one_a_quiet_word(sit
     assert confetti.evaluate("el => getComputedStyle(el).animationName") == "confetti-fall"
     expect(page.locator(".balloon")).to_have_count(7)
     assert_accessible(page, "celebration")
+    page.emulate_media(color_scheme="dark")
+    assert_accessible(page, "celebration, dark")
+    page.emulate_media(color_scheme="light")
     page.wait_for_timeout(1300)  # confetti in mid-air
     screenshot(page, "celebration-desktop", moving=True)
     # Closing it is the visitor's choice; it is shown once, not on every page.
