@@ -25,6 +25,7 @@ from tests.e2e.conftest import (
 
 def choose_recipient(page: Page, typed: str, name: str) -> None:
     """Type part of a name and pick the suggestion, as a person would."""
+    page.wait_for_load_state()  # the page's script listens for typing once loaded
     search = page.get_by_role("combobox", name="Find people by name or e-mail")
     search.fill(typed)
     page.get_by_role("option", name=re.compile(name)).click()
@@ -157,6 +158,7 @@ def test_a_teammate_sees_it_in_the_team_feed_and_applauds_without_a_reload(site:
     expect(card).to_contain_text("Nora Quist thanked Priya Raman")
     assert_accessible(page, "team feed")
 
+    page.wait_for_load_state()  # applause goes through the script once it is loaded
     page.evaluate("window.stillHere = true")
     applaud = card.get_by_role("button", name=re.compile("Applaud"))
     expect(applaud).to_have_attribute("aria-pressed", "false")
@@ -204,6 +206,8 @@ def test_the_leaderboard_shows_the_right_people(site: Site):
 
     page.get_by_label("Value").select_option("mentor")
     page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"value=mentor"))
+    page.wait_for_load_state()
     assert board_rows(page, "Top appreciators") == ["1 Nora Quist 2"]
     # A tie shares the place.
     assert sorted(board_rows(page, "Most appreciated")) == ["1 Priya Raman 1", "1 Tom Becker 1"]
@@ -233,6 +237,8 @@ def test_an_admin_hides_a_kudos_and_it_disappears_everywhere(site: Site):
     expect(admin.get_by_role("table").first).to_contain_text("Shares a colleague's health details")
     assert_accessible(admin, "admin")
     admin.get_by_role("link", name="Feed").click()
+    expect(admin.get_by_role("heading", level=1)).to_have_text("Company feed")
+    expect(admin.locator(".kudos-card", has_text="on-call handover")).to_have_count(1)
     expect(admin.locator(".kudos-card", has_text="surgery")).to_have_count(0)
 
     for path in [
