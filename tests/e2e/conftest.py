@@ -14,7 +14,6 @@ Playwright never downloads a browser. axe-core comes from the npm registry
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
@@ -126,25 +125,29 @@ def live_server(
     # started next cannot take the same port; the app is plugged in after.
     server: BaseWSGIServer = make_server("127.0.0.1", 0, not_ready, threaded=True)
     base = f"http://127.0.0.1:{server.port}"  # never "localhost": the state cookie must come back
-    with running_provider(tmp_path_factory.mktemp("e2e-oidc"), redirect_bases=[base]) as provider:
-        app = create_app(
-            {
-                "SECRET_KEY": TEST_SECRET_KEY,
-                "DATABASE_URL": e2e_database_url,
-                "SESSION_COOKIE_SECURE": False,
-                **provider.app_settings(BASE_URL=base, OIDC_ADMIN_GROUP="kudos-admins"),
-            }
-        )
-        server.app = app
-        thread = threading.Thread(target=server.serve_forever, name="kudos-e2e", daemon=True)
-        thread.start()
-        try:
-            yield LiveServer(base, app, provider, e2e_engine)
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=10)
-            app.extensions["kudos.db"].kw["bind"].dispose()
+    thread = threading.Thread(target=server.serve_forever, name="kudos-e2e", daemon=True)
+    try:
+        with running_provider(
+            tmp_path_factory.mktemp("e2e-oidc"), redirect_bases=[base]
+        ) as provider:
+            app = create_app(
+                {
+                    "SECRET_KEY": TEST_SECRET_KEY,
+                    "DATABASE_URL": e2e_database_url,
+                    "SESSION_COOKIE_SECURE": False,
+                    **provider.app_settings(BASE_URL=base, OIDC_ADMIN_GROUP="kudos-admins"),
+                }
+            )
+            server.app = app
+            thread.start()
+            try:
+                yield LiveServer(base, app, provider, e2e_engine)
+            finally:
+                server.shutdown()
+                thread.join(timeout=10)
+                app.extensions["kudos.db"].kw["bind"].dispose()
+    finally:
+        server.server_close()
 
 
 def empty_tables(engine: Engine) -> None:
@@ -434,7 +437,3 @@ def tab_to(page: Page, selector: str, limit: int = 60) -> None:
             assert focus_is_visible(page), f"no visible focus on {selector}"
             return
     raise AssertionError(f"{selector} cannot be reached with Tab on {page.url}")
-
-
-def json_dump(data: Any) -> str:
-    return json.dumps(data, indent=2, default=str)
