@@ -52,3 +52,17 @@ install_test_provider() {
         (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     fi
 }
+
+install_test_browser() {
+    # Debian's headless Chromium for the browser tests (Playwright drives it;
+    # it never downloads a browser of its own), and axe-core (npm) that the
+    # tests inject into each page to check accessibility. The emoji font is
+    # for the screenshots: value chips and celebrations are emoji.
+    apt_install chromium fonts-noto-color-emoji
+    command -v node >/dev/null || apt_install nodejs npm
+    local dir=devtools/axe
+    if [ ! -d "$dir/node_modules/axe-core" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+        echo "==> Installing axe-core for the accessibility checks (npm ci in $dir)"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}

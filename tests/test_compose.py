@@ -83,6 +83,15 @@ def test_a_recipient_can_be_preselected_from_a_profile(browser, signed_in, colle
     assert f'name="recipients" value="{colleagues[0].id}"' in page
 
 
+def test_a_value_can_be_preselected_from_its_page(browser, signed_in, make):
+    mentor = make.value("mentor")
+
+    page = browser.get("/kudos/new?value=mentor").get_data(as_text=True)
+
+    assert f'name="values" value="{mentor.id}" checked' in page
+    assert browser.get("/kudos/new?value=nope").status_code == 200
+
+
 @pytest.mark.parametrize(
     ("case", "field_message"),
     [

@@ -262,8 +262,18 @@ def test_team_feed_lists_members_and_kudos_to_them(client, make, org):
 def test_empty_feeds_invite_action(client, signed_in):
     page = client.get("/values/mentor").get_data(as_text=True)
 
-    assert "Be the first to say thanks" in page
-    assert 'href="/kudos/new"' in page
+    assert "Be the first to thank them for it" in page
+    assert 'href="/kudos/new?value=mentor"' in page
+    assert "Thank someone for Mentor" in page
+
+
+def test_an_empty_profile_invites_thanking_that_person(client, signed_in, make):
+    priya = make.person(name="Priya Raman")
+
+    page = client.get(f"/people/{priya.id}").get_data(as_text=True)
+
+    assert "Nobody has thanked Priya here yet" in page
+    assert f'href="/kudos/new?to={priya.id}"' in page
 
 
 def test_keyset_pages_stay_stable_while_new_kudos_arrive(client, make, org, monkeypatch):

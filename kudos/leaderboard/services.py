@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from kudos.leaderboard.models import ALL_VALUES, LeaderboardScore
 from kudos.leaderboard.rollups import PAIR_CAP, month_key
-from kudos.people.models import Person
+from kudos.people.models import Person, initials_of
 from kudos.preferences.models import RecognitionPreference
 from kudos.recognition.models import Kudos, Recognition
 from kudos.timeutil import Month
@@ -46,6 +46,10 @@ class Entry:
     person_id: int
     name: str
     score: int
+
+    @property
+    def initials(self) -> str:
+        return initials_of(self.name)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,16 @@ if TYPE_CHECKING:
     from kudos.preferences.models import RecognitionPreference
 
 
+def initials_of(name: str) -> str:
+    """The letters on an avatar: Ada Lovelace is AL, Cher is CH."""
+    parts = [part for part in name.split() if part[:1].isalpha()]
+    if not parts:
+        return ""
+    if len(parts) == 1:
+        return parts[0][:2].upper()
+    return (parts[0][0] + parts[-1][0]).upper()
+
+
 class NamedGroup:
     """Columns shared by teams and departments: a unique name and URL slug."""
 
@@ -120,12 +130,7 @@ class Person(UserMixin, Base):
 
     @property
     def initials(self) -> str:
-        parts = [part for part in self.name.split() if part[:1].isalpha()]
-        if not parts:
-            return self.email[:1].upper()
-        if len(parts) == 1:
-            return parts[0][:2].upper()
-        return (parts[0][0] + parts[-1][0]).upper()
+        return initials_of(self.name) or self.email[:1].upper()
 
     @property
     def first_name(self) -> str:

@@ -140,7 +140,11 @@ def compose() -> Response | tuple[str, int]:
     if request.method == "GET":
         to = request.args.get("to", "")
         chosen = _people([int(to)]) if to.isdigit() and int(to) != current_user.id else []
-        return _render_compose(form, chosen, [])
+        # ``?value=slug`` (from a value's page) ticks that value to start with.
+        value_ids = db.session.scalars(
+            select(Value.id).where(Value.slug == request.args.get("value", ""), Value.active)
+        ).all()
+        return _render_compose(form, chosen, list(value_ids))
 
     recipient_ids = _ids("recipients")
     chosen = _people(recipient_ids)
