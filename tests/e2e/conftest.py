@@ -391,7 +391,7 @@ def assert_keyboard_reaches_everything(page: Page, limit: int = 200) -> None:
     controls = page.evaluate(
         """() => {
         const selector = 'a[href], button, input:not([type=hidden]), select, textarea, '
-            + '[tabindex="0"]';
+            + 'details > summary, [tabindex="0"]';
         const visible = el => el.getClientRects().length > 0
             && getComputedStyle(el).visibility !== 'hidden';
         document.querySelectorAll(selector).forEach((el, i) => el.dataset.kbd = i);

@@ -6,7 +6,10 @@ critical violations).
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -345,3 +348,49 @@ def test_everything_works_without_javascript(site: Site):
     card.get_by_role("button", name=re.compile("Applaud")).click()
     card = page.locator(".kudos-card").first
     expect(card.locator("[data-reaction-count]")).to_have_text("1")
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_a_manager_reads_the_monthly_summary_and_downloads_the_csv(
+    site: Site, viewport: dict[str, int]
+):
+    finance = site.make.department("Finance")
+    sales = site.make.department("Sales")
+    maya = site.person("Maya Adams", department=finance)
+    priya = site.person("Priya Raman", manager=maya, department=finance, title="Analyst")
+    site.person("Tom Becker", manager=maya, department=finance, title='=HYPERLINK("x")')
+    nora = site.person("Nora Quist", department=sales)
+    site.prefer(priya, "celebratory", best_way_to_thank="A coffee chat")
+    site.make.kudos(nora, [priya], values=["responsive"], message="Answers in minutes, every time")
+
+    # An employee without reports has no link to it, and is refused.
+    page = site.sign_in("priya", viewport=viewport)
+    expect(page.get_by_role("link", name="Team summary")).to_have_count(0)
+    response = page.goto(site.url("/manager/summary"))
+    assert response is not None
+    assert response.status == 403
+
+    page = site.sign_in("maya", viewport=viewport)
+    page.get_by_role("link", name="Team summary").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("month to date")
+    people = page.locator("table.summary-people")
+    expect(people).to_contain_text("Priya Raman")
+    expect(people).to_contain_text("Tom Becker")
+    expect(people).to_contain_text("A coffee chat")
+    expect(page.get_by_role("region", name="Internal customers")).to_contain_text("Sales")
+    expect(page.get_by_role("region", name="Suggested actions")).to_contain_text("Tom")
+    assert_accessible(page, "manager summary")
+    if viewport is PHONE:
+        assert_fits_phone(page)
+    screenshot(page, f"summary-{'phone' if viewport is PHONE else 'desktop'}")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download CSV").click()
+    download = download_info.value
+    assert re.fullmatch(r"team-summary-\d{4}-\d{2}\.csv", download.suggested_filename)
+    rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
+    by_name = {row["name"]: row for row in rows}
+    assert set(by_name) == {"Priya Raman", "Tom Becker"}
+    assert (by_name["Priya Raman"]["received"], by_name["Tom Becker"]["received"]) == ("1", "0")
+    # A cell that a spreadsheet would run as a formula is neutralised.
+    assert by_name["Tom Becker"]["title"] == '\'=HYPERLINK("x")'

@@ -155,6 +155,7 @@ def test_every_page_is_accessible_in_light_and_dark_and_fits_a_phone(site: Site)
         "leaderboard": "/leaderboard",
         "admin": "/admin/",
         "reciprocity": "/admin/reciprocity",
+        "summary": "/manager/summary",
         "not-found": "/people/999999",
     }
     problems: list[str] = []
