@@ -25,6 +25,7 @@ from kudos import create_app
 from kudos.db import make_engine
 from kudos.migrate import alembic_config
 from tests import factories
+from tests.smtp import SmtpServer
 
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
 
@@ -157,6 +158,15 @@ def sign_in(client: FlaskClient, person) -> None:  # noqa: ANN001
     with client.session_transaction() as flask_session:
         flask_session["_user_id"] = person.get_id()
         flask_session["_fresh"] = True
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server on 127.0.0.1 for the test; ``smtp.inbox`` holds what it got."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -10,24 +10,12 @@ from sqlalchemy import select
 
 from kudos.outbox.models import OutboxMessage
 from kudos.preferences.models import RecognitionPreference
-from tests.test_email import SmtpServer
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
+from tests.smtp import mail_settings
 
 
 @pytest.fixture
 def app_overrides(smtp):
-    return {
-        "SMTP_URL": smtp.url,
-        "MAIL_FROM": "Kudos <kudos@acme.example.com>",
-        "BASE_URL": "https://kudos.acme.example.com",
-    }
+    return mail_settings(smtp)
 
 
 @pytest.fixture
