@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+import kudos.models  # noqa: F401 - every mapper known before the loader options below
 from kudos.people.models import Person
 from kudos.recognition.models import Kudos, Reaction, Recognition, kudos_value
 from kudos.recognition.visibility import visible_to
