@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
-from sqlalchemy import exists, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 
+from config import FALSE_WORDS, TRUE_WORDS
 from kudos.db import utcnow, valid_ids
 from kudos.extensions import db
 from kudos.people.models import Person
@@ -26,8 +26,8 @@ from kudos.timeutil import Month, org_zone
 
 bp = Blueprint("summary", __name__)
 
-TRUE_WORDS = {"1", "true", "yes", "on"}
-FALSE_WORDS = {"", "0", "false", "no", "off"}
+# What a form or a link may send for "indirect"; an empty field is no.
+FORM_FALSE_WORDS = FALSE_WORDS | {""}
 NOT_A_MANAGER = (
     "The team summary is for managers: it appears here as soon as someone reports to you "
     "in the company directory. If that's already the case, ask a Kudos admin to check it."
@@ -65,7 +65,7 @@ def parse_query(
         else:
             manager_id = int(manager)
     indirect_text = args.get("indirect", "false" if strict else "")
-    allowed = {"true", "false"} if strict else TRUE_WORDS | FALSE_WORDS
+    allowed = {"true", "false"} if strict else TRUE_WORDS | FORM_FALSE_WORDS
     if not strict:
         indirect_text = indirect_text.strip().lower()
     if indirect_text not in allowed:
@@ -100,13 +100,9 @@ def _summary_for_request() -> tuple[SummaryQuery, Person, Summary]:
 
 def _managers() -> list[Person]:
     """People with active reports, for an admin to pick from."""
-    report = aliased(Person)
     return list(
         db.session.scalars(
-            select(Person)
-            .where(exists().where(report.manager_id == Person.id, report.active))
-            .order_by(Person.name)
-            .limit(MANAGERS_LISTED)
+            select(Person).where(Person.has_reports).order_by(Person.name).limit(MANAGERS_LISTED)
         )
     )
 
