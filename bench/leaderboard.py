@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import RUNS, median_ms  # noqa: E402
 from kudos.db import make_engine, utcnow  # noqa: E402
 from kudos.demo.synthetic import seed_synthetic  # noqa: E402
 from kudos.leaderboard.models import LeaderboardScore  # noqa: E402
@@ -37,17 +38,7 @@ from kudos.recognition.models import Value  # noqa: E402
 from kudos.timeutil import Month  # noqa: E402
 from tests.pgserver import throwaway_postgres  # noqa: E402
 
-RUNS = 7
 UTC = ZoneInfo("UTC")
-
-
-def median_ms(action) -> float:  # noqa: ANN001
-    times = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def board_sql(board: str, month: Month, filters: Filters):  # noqa: ANN201

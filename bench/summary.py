@@ -19,17 +19,13 @@ bench/leaderboard_http.py does (target: at least a fifth of the bare rate).
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import requests
 from alembic import command
 from sqlalchemy import event, func, select, text, update
 from sqlalchemy.orm import Session
@@ -37,32 +33,19 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.leaderboard_http import GUNICORN, wrk  # noqa: E402
-from kudos import create_app  # noqa: E402
+from bench.common import RUNS, median_ms, page_against_bare  # noqa: E402
 from kudos.db import make_engine, utcnow  # noqa: E402
 from kudos.demo.synthetic import seed_synthetic  # noqa: E402
 from kudos.migrate import alembic_config  # noqa: E402
 from kudos.people.models import Person  # noqa: E402
 from kudos.summary.services import build_summary  # noqa: E402
 from kudos.timeutil import Month  # noqa: E402
-from tests.oidc_provider import free_port  # noqa: E402
 from tests.pgserver import throwaway_postgres  # noqa: E402
 
-RUNS = 7
 UTC = ZoneInfo("UTC")
-SECRET = "bench-secret-key"  # noqa: S105 - a throwaway server's key
 BLOCK = 8
 DIRECT = 50
 LEVELS = (10, 100, 1900)  # 2,010 people below the big manager
-
-
-def median_ms(action) -> float:  # noqa: ANN001
-    times = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def build_tree(session: Session) -> tuple[int, int]:
@@ -226,47 +209,10 @@ def run(url: str, users: int, kudos: int, months: int, http_seconds: int) -> Non
         http(url, viewer_session, http_seconds)
 
 
-def serve(app_spec: str, port: int, env: dict[str, str]) -> subprocess.Popen:
-    """gunicorn, once it answers (a busy machine may take a few seconds)."""
-    process = subprocess.Popen(
-        [*GUNICORN, "--bind", f"127.0.0.1:{port}", app_spec], cwd=ROOT, env=env
-    )
-    for _ in range(300):
-        try:
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10, allow_redirects=False)
-            return process
-        except requests.RequestException:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError(f"{app_spec} did not start")
-
-
 def http(url: str, viewer_session: str, seconds: int) -> None:
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is needed: apt-get install wrk")
-    env = {
-        **os.environ,
-        "KUDOS_DATABASE_URL": url,
-        "KUDOS_SECRET_KEY": SECRET,
-        "KUDOS_COOKIE_SECURE": "false",
-    }
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET})
-    cookie = app.session_interface.get_signing_serializer(app).dumps(
-        {"_user_id": viewer_session, "_fresh": True}
+    bare, summary = page_against_bare(
+        url, viewer_session, "/manager/summary", "Six-month trend", seconds
     )
-    kudos_port, bare_port = free_port(), free_port()
-    servers = [serve("wsgi:app", kudos_port, env), serve("bench.bare_app:app", bare_port, env)]
-    try:
-        page = f"http://127.0.0.1:{kudos_port}/manager/summary"
-        check = requests.get(page, cookies={"session": cookie}, allow_redirects=False, timeout=30)
-        if check.status_code != 200 or "Six-month trend" not in check.text:
-            raise RuntimeError(f"the page answered {check.status_code}")
-        bare = wrk(f"http://127.0.0.1:{bare_port}/", None, seconds)
-        summary = wrk(page, cookie, seconds)
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait()
     print(f"\ngunicorn, 2 workers, wrk -t2 -c8 for {seconds} s each:")
     print(f"  bare Flask endpoint        {bare:9.0f} requests/s")
     print(

@@ -1,0 +1,103 @@
+"""What the benchmarks share: a median timer, and a signed-in Kudos page
+served by gunicorn and loaded with wrk against a bare Flask endpoint served
+the same way in the same run (machines are noisy; the ratio is the figure)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kudos import create_app  # noqa: E402
+from tests.oidc_provider import free_port  # noqa: E402
+
+RUNS = 7
+SECRET = "bench-secret-key"  # noqa: S105 - a throwaway server's key
+GUNICORN = [
+    str(Path(sys.executable).parent / "gunicorn"),
+    "--workers",
+    "2",
+    "--threads",
+    "1",
+    "--log-level",
+    "warning",
+]
+
+
+def median_ms(action: Callable[[], object], runs: int = RUNS) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def serve(app_spec: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+    """gunicorn, once it answers (a busy machine may take a few seconds)."""
+    process = subprocess.Popen(
+        [*GUNICORN, "--bind", f"127.0.0.1:{port}", app_spec], cwd=ROOT, env=env
+    )
+    for _ in range(300):
+        try:
+            requests.get(f"http://127.0.0.1:{port}/", timeout=10, allow_redirects=False)
+            return process
+        except requests.RequestException:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError(f"{app_spec} did not start")
+
+
+def wrk(url: str, cookie: str | None, seconds: int) -> float:
+    command_line = ["wrk", "-t2", "-c8", f"-d{seconds}s", url]
+    if cookie:
+        command_line[1:1] = ["-H", f"Cookie: session={cookie}"]
+    output = subprocess.run(command_line, capture_output=True, text=True, check=True).stdout
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if non_2xx:
+        raise RuntimeError(f"{url}: {non_2xx.group(1)} failed requests\n{output}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+
+
+def page_against_bare(
+    database_url: str, viewer_session: str, path: str, expected: str, seconds: int
+) -> tuple[float, float]:
+    """Requests per second of the bare endpoint and of Kudos' ``path`` as
+    the person ``viewer_session`` ("id:version"), both under gunicorn."""
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install wrk")
+    env = {
+        **os.environ,
+        "KUDOS_DATABASE_URL": database_url,
+        "KUDOS_SECRET_KEY": SECRET,
+        "KUDOS_COOKIE_SECURE": "false",
+    }
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": SECRET})
+    cookie = app.session_interface.get_signing_serializer(app).dumps(
+        {"_user_id": viewer_session, "_fresh": True}
+    )
+    kudos_port, bare_port = free_port(), free_port()
+    servers = [serve("wsgi:app", kudos_port, env), serve("bench.bare_app:app", bare_port, env)]
+    try:
+        page = f"http://127.0.0.1:{kudos_port}{path}"
+        check = requests.get(page, cookies={"session": cookie}, allow_redirects=False, timeout=30)
+        if check.status_code != 200 or expected not in check.text:
+            raise RuntimeError(f"{path} answered {check.status_code}")
+        bare = wrk(f"http://127.0.0.1:{bare_port}/", None, seconds)
+        measured = wrk(page, cookie, seconds)
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait()
+    return bare, measured
