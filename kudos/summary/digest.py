@@ -13,8 +13,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import render_template
-from sqlalchemy import exists, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kudos.outbox.models import OutboxMessage
 from kudos.outbox.services import queue_email
@@ -43,13 +43,8 @@ def dedupe_prefix(month: Month) -> str:
 
 def managers(session: Session) -> list[Person]:
     """Active people with at least one active report."""
-    report = aliased(Person)
     return list(
-        session.scalars(
-            select(Person)
-            .where(Person.active, exists().where(report.manager_id == Person.id, report.active))
-            .order_by(Person.id)
-        )
+        session.scalars(select(Person).where(Person.active, Person.has_reports).order_by(Person.id))
     )
 
 
