@@ -386,6 +386,7 @@ def assert_keyboard_reaches_everything(page: Page, limit: int = 200) -> None:
     Every visible link, button, field and checkbox must be reached, and at
     least one radio button of each group (arrow keys move within a group).
     """
+    page.wait_for_load_state("load")
     page.evaluate("document.activeElement && document.activeElement.blur()")
     page.evaluate("window.scrollTo(0, 0)")
     controls = page.evaluate(
@@ -430,10 +431,16 @@ def assert_keyboard_reaches_everything(page: Page, limit: int = 200) -> None:
 
 def tab_to(page: Page, selector: str, limit: int = 60) -> None:
     """Press Tab until the element matching ``selector`` has the focus."""
+    # Until the style sheet has loaded, Chromium draws its own thin ring.
+    page.wait_for_load_state("load")
     target = page.locator(selector).first
     for _ in range(limit):
         page.keyboard.press("Tab")
         if target.evaluate("el => el === document.activeElement"):
-            assert focus_is_visible(page), f"no visible focus on {selector}"
+            assert focus_is_visible(page), f"no visible focus on {selector}: " + page.evaluate(
+                "() => { const s = getComputedStyle(document.activeElement);"
+                " return `outline ${s.outline}, box-shadow ${s.boxShadow},"
+                " ready ${document.readyState}, sheets ${document.styleSheets.length}`; }"
+            )
             return
     raise AssertionError(f"{selector} cannot be reached with Tab on {page.url}")
