@@ -32,11 +32,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from kudos import models, security  # noqa: F401 - every model mapped before first use
+    from kudos import cache, models, security  # noqa: F401 - every model mapped before first use
     from kudos.auth import oidc, sessions
     from kudos.extensions import csrf, db
 
     db.init_app(app)
+    cache.init_app(app)
     csrf.init_app(app)
     sessions.init_app(app)
     oidc.init_app(app)

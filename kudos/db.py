@@ -7,6 +7,7 @@ and removed when that context ends, so every request starts clean.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from flask import Flask, current_app
 from flask.globals import app_ctx
 from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -93,11 +95,39 @@ def indexes_built_after(session: Session, tables: Iterable[Table]) -> Iterator[N
         index.create(connection)
 
 
-def make_engine(url: str, **options: Any) -> Engine:
+def make_engine(url: str, *, ping_after_idle: bool = False, **options: Any) -> Engine:
     engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
+    if ping_after_idle:
+        _ping_after_idle(engine)
     return engine
+
+
+# A pooled connection that sat idle may have been closed by the server (a
+# restart, an idle timeout). SQLAlchemy's pool_pre_ping pings before every
+# use, a round trip on every request; this pings only connections that sat
+# idle this long, and a busy server's connections are never idle.
+IDLE_BEFORE_PING = 10.0  # seconds
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, dbapi_connection, None):
+                # The pool drops this connection and checks out a new one.
+                raise DisconnectionError from error
+            raise
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -130,7 +160,7 @@ class Database:
         )
 
     def init_app(self, app: Flask) -> None:
-        engine = make_engine(app.config["DATABASE_URL"], pool_pre_ping=True)
+        engine = make_engine(app.config["DATABASE_URL"], ping_after_idle=True)
         app.extensions["kudos.db"] = sessionmaker(bind=engine, expire_on_commit=False)
         app.teardown_appcontext(self._remove_session)
 

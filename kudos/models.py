@@ -2,6 +2,7 @@
 
 from kudos.audit.models import AuditEntry
 from kudos.auth.models import ApiToken, Identity
+from kudos.cache import CacheGeneration
 from kudos.db import Base
 from kudos.leaderboard.models import LeaderboardPair, LeaderboardScore
 from kudos.outbox.models import OutboxMessage
@@ -13,6 +14,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "CacheGeneration",
     "Department",
     "FavouriteValue",
     "Identity",

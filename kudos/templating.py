@@ -49,7 +49,11 @@ def pending_celebration() -> object:
     """
     if "kudos_celebration" not in g:
         g.kudos_celebration = None
-        if current_user.is_authenticated and request.method == "GET":
+        if (
+            current_user.is_authenticated
+            and request.method == "GET"
+            and current_user.has_unseen_recognitions
+        ):
             g.kudos_celebration = take_pending(db.session, current_user, now=utcnow())
             db.session.commit()
     return g.kudos_celebration

@@ -26,7 +26,15 @@ from kudos.recognition.models import Kudos, Recognition, Value, kudos_value
 DEPARTMENTS = 8
 MESSAGE = "Thanks for the help with the quarterly report!"
 KUDOS_COLUMNS = ("id", "sender_id", "message", "requested_visibility", "visibility", "created_at")
-RECOGNITION_COLUMNS = ("kudos_id", "recipient_id", "sender_id", "created_at", "position")
+# Synthetic history counts as already seen: no celebration waits for anyone.
+RECOGNITION_COLUMNS = (
+    "kudos_id",
+    "recipient_id",
+    "sender_id",
+    "created_at",
+    "position",
+    "acknowledged_at",
+)
 TEAM_SIZE = 8
 BATCH = 5000
 
@@ -98,7 +106,7 @@ def seed_synthetic(
             recipients.discard(sender)
             recipients = recipients or {next_person[sender]}
             recognition_rows += [
-                (kudos_id, recipient, sender, moment, position)
+                (kudos_id, recipient, sender, moment, position, moment)
                 for position, recipient in enumerate(sorted(recipients))
             ]
             value_rows += [
@@ -108,7 +116,8 @@ def seed_synthetic(
         _write(session, Recognition.__table__, RECOGNITION_COLUMNS, recognition_rows)
         _write(session, kudos_value, ("kudos_id", "value_id"), value_rows)
     session.flush()
-    # Bulk inserts bypass the send service, so the rollups are rebuilt once.
+    # Bulk inserts bypass the send service, so the rollups are rebuilt once
+    # (which also retires every cached page).
     rollups.rebuild(session, zone)
     return f"Seeded {users} people and {kudos} kudos over {months} months."
 
@@ -130,8 +139,9 @@ GENERATE_STATEMENTS = [
     "             AS visibility "
     "      FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) n) g "
     "JOIN seed_people p ON p.idx = g.idx",
-    "INSERT INTO recognition (kudos_id, recipient_id, sender_id, created_at, position) "
-    "SELECT k.id, p.id, k.sender_id, k.created_at, r.position FROM kudos k "
+    "INSERT INTO recognition "
+    "(kudos_id, recipient_id, sender_id, created_at, position, acknowledged_at) "
+    "SELECT k.id, p.id, k.sender_id, k.created_at, r.position, k.created_at FROM kudos k "
     "JOIN seed_people me ON me.id = k.sender_id "
     "CROSS JOIN LATERAL (SELECT n AS position, "
     "       1 + (me.idx + floor(random() * (:people - 1))::int) % :people AS idx "

@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from kudos import cache
 from kudos.db import indexes_built_after
 from kudos.leaderboard.models import ALL_VALUES, LeaderboardPair, LeaderboardScore
 from kudos.people.models import Person
@@ -173,6 +174,7 @@ def rebuild(session: Session, zone: ZoneInfo) -> int:
     refilled without their secondary indexes (built again at the end). The
     locks this takes make a kudos sent meanwhile wait and then count in the
     new rollups, instead of being lost between the old and the new."""
+    cache.data_changed(session)  # TRUNCATE below bypasses the session's events
     if session.get_bind().dialect.name != "postgresql":
         for table in ROLLUP_TABLES:
             session.execute(delete(table))

@@ -18,6 +18,7 @@ from typing import Literal
 from sqlalchemy import Float, Select, and_, cast, func, select
 from sqlalchemy.orm import Session, aliased
 
+from kudos import cache
 from kudos.leaderboard.models import ALL_VALUES, LeaderboardScore
 from kudos.leaderboard.rollups import PAIR_CAP, month_key
 from kudos.people.models import Person, initials_of
@@ -93,15 +94,33 @@ def standings(
     limit: int = DEFAULT_LIMIT,
     viewer_id: int | None = None,
 ) -> Standings:
-    """The top of a board and the viewer's own line wherever it is,
-    read from the rollups (see ``rollups.py``) along the score index."""
-    listed = _listed(board, month, filters)
+    """The top of a board and the viewer's own line wherever it is, read
+    from the rollups (see ``rollups.py``) along the score index, or from the
+    page cache when nothing has changed since (see ``kudos/cache.py``)."""
+    entries = cache.cached(
+        session,
+        ("leaderboard", board, month, filters, limit),
+        lambda: _top(session, board, month, filters, limit),
+    )
+    viewer = None
+    if viewer_id is not None:
+        viewer = next((entry for entry in entries if entry.person_id == viewer_id), None)
+        if viewer is None:
+            viewer = cache.cached(
+                session,
+                ("leaderboard viewer", board, month, filters, viewer_id),
+                lambda: _viewer_line(session, board, month, filters, viewer_id),
+            )
+    return Standings(board, entries, viewer)
+
+
+def _top(session: Session, board: Board, month: Month, filters: Filters, limit: int) -> list[Entry]:
     top = session.execute(
         # Exactly the score index's order (backwards): the read stops after
         # ``limit`` rows even when thousands of people share the top score.
-        listed.order_by(LeaderboardScore.score.desc(), LeaderboardScore.person_id.desc()).limit(
-            limit
-        )
+        _listed(board, month, filters)
+        .order_by(LeaderboardScore.score.desc(), LeaderboardScore.person_id.desc())
+        .limit(limit)
     ).all()
     entries: list[Entry] = []
     for position, (person_id, name, score) in enumerate(top, start=1):
@@ -109,24 +128,14 @@ def standings(
         # the row above (1, 2, 2, 4).
         rank = entries[-1].rank if entries and entries[-1].score == score else position
         entries.append(Entry(rank, person_id, name, score))
-    viewer = None
-    if viewer_id is not None:
-        viewer = next((entry for entry in entries if entry.person_id == viewer_id), None)
-        if viewer is None:
-            viewer = _viewer_line(session, listed, board, month, filters, viewer_id)
-    return Standings(board, entries, viewer)
+    return entries
 
 
 def _viewer_line(
-    session: Session,
-    listed: Select,
-    board: Board,
-    month: Month,
-    filters: Filters,
-    viewer_id: int,
+    session: Session, board: Board, month: Month, filters: Filters, viewer_id: int
 ) -> Entry | None:
     """The viewer's rank: one more than the listed people with a higher score."""
-    subquery = listed.subquery()
+    subquery = _listed(board, month, filters).subquery()
     row = session.execute(select(subquery).where(subquery.c.person_id == viewer_id)).first()
     if row is None:
         return None

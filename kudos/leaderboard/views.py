@@ -6,8 +6,11 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from kudos import cache
 from kudos.db import utcnow
 from kudos.extensions import db
 from kudos.leaderboard.services import Filters, standings
@@ -19,12 +22,56 @@ bp = Blueprint("leaderboard", __name__)
 
 
 @dataclass(frozen=True)
+class Choice:
+    """A value, team or department the boards can be filtered by."""
+
+    id: int
+    slug: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Choices:
+    values: tuple[Choice, ...]
+    teams: tuple[Choice, ...]
+    departments: tuple[Choice, ...]
+
+    def find(self, kind: str, slug: str) -> Choice | None:
+        return next((choice for choice in getattr(self, kind) if choice.slug == slug), None)
+
+
+# Query argument → the Choices field it names.
+FILTERS = {"value": "values", "team": "teams", "department": "departments"}
+
+
+@dataclass(frozen=True)
 class Query:
     month: Month
     filters: Filters
-    value: Value | None
-    team: Team | None
-    department: Department | None
+    value: Choice | None
+    team: Choice | None
+    department: Choice | None
+
+
+def filter_choices(session: Session) -> Choices:
+    """Every value, team and department, read once until one changes."""
+
+    def read() -> Choices:
+        values = session.execute(
+            select(Value.id, Value.slug, Value.emoji, Value.name).order_by(Value.position)
+        )
+        # Plain rows: a large company has thousands of teams.
+        teams = session.execute(select(Team.id, Team.slug, Team.name).order_by(Team.name))
+        departments = session.execute(
+            select(Department.id, Department.slug, Department.name).order_by(Department.name)
+        )
+        return Choices(
+            values=tuple(Choice(id, slug, f"{emoji} {name}") for id, slug, emoji, name in values),
+            teams=tuple(Choice(*row) for row in teams),
+            departments=tuple(Choice(*row) for row in departments),
+        )
+
+    return cache.cached(session, ("leaderboard filter choices",), read)
 
 
 def parse_query(args: dict[str, str]) -> tuple[Query | None, dict[str, str]]:
@@ -38,21 +85,18 @@ def parse_query(args: dict[str, str]) -> tuple[Query | None, dict[str, str]]:
             month = Month.parse(args["month"])
         except ValueError as error:
             problems["month"] = str(error)
+    choices = filter_choices(db.session) if any(args.get(name) for name in FILTERS) else None
 
-    def lookup(model, name):  # noqa: ANN001, ANN202
+    def lookup(name: str) -> Choice | None:
         slug = args.get(name)
         if not slug:
             return None
-        found = db.session.scalar(select(model).where(model.slug == slug))
+        found = choices.find(FILTERS[name], slug)
         if found is None:
             problems[name] = f"There is no {name} {slug!r}."
         return found
 
-    value, team, department = (
-        lookup(Value, "value"),
-        lookup(Team, "team"),
-        lookup(Department, "department"),
-    )
+    value, team, department = lookup("value"), lookup("team"), lookup("department")
     if problems:
         return None, problems
     filters = Filters(
@@ -61,6 +105,19 @@ def parse_query(args: dict[str, str]) -> tuple[Query | None, dict[str, str]]:
         department_id=department.id if department else None,
     )
     return Query(month, filters, value, team, department), {}
+
+
+def filter_form(query: Query) -> Markup:
+    """The filters panel, made once per month and filters until data changes."""
+    return cache.cached(
+        db.session,
+        ("leaderboard filter form", query.month, query.filters),
+        lambda: Markup(  # noqa: S704 - rendered by Jinja, which escaped every value
+            render_template(
+                "leaderboard/_filters.html", query=query, choices=filter_choices(db.session)
+            )
+        ),
+    )
 
 
 @bp.get("/leaderboard")
@@ -78,12 +135,7 @@ def page() -> str:
         query=query,
         boards=boards,
         current=current,
-        values=db.session.scalars(select(Value).order_by(Value.position)).all(),
-        # Plain (slug, name) rows: a large company has thousands of teams.
-        teams=db.session.execute(select(Team.slug, Team.name).order_by(Team.name)).all(),
-        departments=db.session.execute(
-            select(Department.slug, Department.name).order_by(Department.name)
-        ).all(),
+        filters=filter_form(query),
         opted_out=current_user.preference is not None
         and not current_user.preference.on_leaderboards,
     )

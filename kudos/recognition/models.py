@@ -15,10 +15,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    exists,
     text,
     true,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from kudos.db import Base, UTCDateTime, utcnow
 from kudos.people.models import Person
@@ -130,6 +131,14 @@ class Recognition(Base):
         Index("ix_recognition_recipient_id_created_at", "recipient_id", "created_at"),
         Index("ix_recognition_sender_id_created_at", "sender_id", "created_at"),
         Index("ix_recognition_created_at", "created_at"),
+        # Every page view asks "anything new to celebrate?": only the few
+        # recognitions not yet shown to their recipient are in this index.
+        Index(
+            "ix_recognition_unacknowledged",
+            "recipient_id",
+            postgresql_where=text("acknowledged_at IS NULL"),
+            sqlite_where=text("acknowledged_at IS NULL"),
+        ),
     )
 
     kudos_id: Mapped[int] = mapped_column(
@@ -147,6 +156,18 @@ class Recognition(Base):
 
     kudos: Mapped[Kudos] = relationship(back_populates="recognitions")
     recipient: Mapped[Person] = relationship(foreign_keys=[recipient_id], lazy="joined")
+
+
+# Whether anything received waits to be shown to this person (a celebration
+# or a quiet notice). Deferred, loaded with the signed-in person
+# (``auth.sessions.load_person``) from the small unacknowledged index, so a
+# page view without news asks nothing more.
+Person.has_unseen_recognitions = column_property(
+    exists()
+    .where(Recognition.recipient_id == Person.id, Recognition.acknowledged_at.is_(None))
+    .correlate_except(Recognition),
+    deferred=True,
+)
 
 
 class Reaction(Base):

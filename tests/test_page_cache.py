@@ -1,0 +1,240 @@
+"""The page cache: reused until the data changes, never stale after a change."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from sqlalchemy import event, select, update
+
+from kudos import cache
+from kudos.leaderboard import rollups
+from kudos.leaderboard.services import BOARDS, NO_FILTERS, _top, _viewer_line, standings
+from kudos.people.models import Person
+from kudos.preferences.models import RecognitionPreference
+from kudos.recognition.models import Kudos, Recognition, Value
+from kudos.recognition.services import delete_kudos, hide_kudos, restore_kudos, send_kudos
+from kudos.timeutil import Month
+from tests.conftest import sign_in
+from tests.test_rollups_property import BASE, ZONE, operations
+
+UTC_ZONE = ZoneInfo("UTC")
+_runs = itertools.count()
+
+
+def token(session) -> str:
+    return session.scalar(select(cache.CacheGeneration.token))
+
+
+def this_month() -> Month:
+    return Month.containing(datetime.now(UTC), UTC_ZONE)
+
+
+def board_names(client, board_title: str = "Top appreciators") -> str:
+    page = client.get("/leaderboard").get_data(as_text=True)
+    start = page.index(board_title)
+    return page[start : page.index("</section>", start)]
+
+
+def test_a_second_view_reads_no_board_from_the_database(app, client, make):
+    ann, ben = make.person(name="Ann Archer"), make.person(name="Ben Bell")
+    make.kudos(ann, [ben])
+    sign_in(client, ann)
+    assert "Ann Archer" in board_names(client)
+
+    statements = []
+    with app.app_context():
+        engine = app.extensions["kudos.db"].kw["bind"]
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert "Ann Archer" in board_names(client)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert not [sql for sql in statements if "leaderboard_score" in sql]
+
+
+def test_every_change_a_board_shows_appears_at_once(client, session, make):
+    ann, ben, cat = (make.person(name=name) for name in ("Ann Archer", "Ben Bell", "Cat Cole"))
+    admin = make.person(name="Ada Admin", admin_granted=True)
+    first = make.kudos(ann, [ben])
+    sign_in(client, cat)
+    assert "Ann Archer" in board_names(client)
+
+    # A new kudos
+    make.kudos(cat, [ben])
+    assert "Cat Cole" in board_names(client)
+
+    # Hidden, then restored
+    hide_kudos(session, admin, first, "Off topic", now=first.created_at, zone=UTC_ZONE)
+    session.commit()
+    assert "Ann Archer" not in board_names(client)
+    restore_kudos(session, admin, first, zone=UTC_ZONE)
+    session.commit()
+    assert "Ann Archer" in board_names(client)
+
+    # A new name from the directory
+    ann.name = "Ann Avery"
+    session.commit()
+    assert "Ann Avery" in board_names(client)
+
+    # Opting out
+    session.add(RecognitionPreference(person=ann, on_leaderboards=False))
+    session.commit()
+    assert "Ann Avery" not in board_names(client)
+
+    # Leaving the company
+    cat.active = False
+    rollups.people_changed(session, [cat.id])
+    session.commit()
+    sign_in(client, ben)
+    assert "Cat Cole" not in board_names(client)
+
+    # Deleted by its sender
+    delete_kudos(session, ann, first, now=first.created_at, zone=UTC_ZONE)
+    session.commit()
+    assert "Ben Bell" not in board_names(client, "Most appreciated")
+
+
+def test_a_rolled_back_change_leaves_nothing_behind(app, session, make):
+    ann, ben = make.person(name="Ann Archer"), make.person(name="Ben Bell")
+    make.kudos(ann, [ben])
+    before = token(session)
+
+    responsive = make.value().id
+    nested = session.begin_nested()
+    cat = Person(name="Cat Cole", email="cat.cole@acme.example.com")
+    session.add(cat)
+    session.flush()
+    send_kudos(
+        session,
+        cat,
+        [ben.id],
+        [responsive],
+        "Thanks",
+        "public",
+        now=datetime.now(UTC),
+        zone=UTC_ZONE,
+        daily_limit=100,
+    )
+    with app.test_request_context():
+        # Computed inside the transaction: stored under its own new token.
+        inside = standings(session, "given", this_month())
+        assert [entry.name for entry in inside.entries] == ["Cat Cole", "Ann Archer"]
+    nested.rollback()
+
+    assert token(session) == before
+    with app.test_request_context():
+        after = standings(session, "given", this_month())
+    assert [entry.name for entry in after.entries] == ["Ann Archer"]
+
+
+def test_writes_no_page_shows_keep_the_token(session, make):
+    ann, ben = make.person(), make.person()
+    kudos = make.kudos(ann, [ben])
+    before = token(session)
+
+    # The recipient saw their celebration.
+    session.execute(
+        update(Recognition)
+        .where(Recognition.kudos_id == kudos.id)
+        .values(acknowledged_at=datetime.now(UTC))
+        .execution_options(**{cache.UNSEEN: True})
+    )
+    ben.session_version += 1  # signed out everywhere
+    session.commit()
+    assert token(session) == before
+
+    ann.title = "Head of Thanks"
+    session.commit()
+    assert token(session) != before
+
+
+def test_without_the_token_row_nothing_is_cached(app, session, make):
+    ann, ben = make.person(name="Ann Archer"), make.person(name="Ben Bell")
+    session.execute(cache.CacheGeneration.__table__.delete())
+    make.kudos(ann, [ben])
+    with app.test_request_context():
+        assert [e.name for e in standings(session, "given", this_month()).entries] == ["Ann Archer"]
+        make.kudos(ben, [ann])
+        names = {e.name for e in standings(session, "given", this_month()).entries}
+    assert names == {"Ann Archer", "Ben Bell"}
+
+
+@settings(
+    max_examples=120, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
+@given(steps=operations)
+def test_cached_boards_always_equal_a_fresh_read(app, session, steps):
+    """Any sequence of sends, deletes, hides, restores, opt-outs and
+    (de)activations, each followed by a page view: the cached boards and
+    the viewer's line equal what the database says at that moment."""
+    nested = session.begin_nested()
+    try:
+        run = next(_runs)
+        people = [Person(email=f"c{run}-{n}@acme.example.com", name=f"C {n}") for n in range(5)]
+        admin = Person(email=f"c{run}-admin@acme.example.com", name="Admin", admin_granted=True)
+        session.add_all([*people, admin])
+        session.flush()
+        value_ids = list(session.scalars(select(Value.id).order_by(Value.position)))[:3]
+        months = {Month.containing(BASE + timedelta(minutes=m * 30), ZONE) for m in (0, 120)}
+        sent: list[int] = []
+
+        def check() -> None:
+            with app.test_request_context():
+                for month, board, viewer in itertools.product(months, BOARDS, people):
+                    cached = standings(session, board, month, viewer_id=viewer.id)
+                    fresh = _top(session, board, month, NO_FILTERS, 10)
+                    assert cached.entries == fresh
+                    if viewer.id not in {entry.person_id for entry in fresh}:
+                        line = _viewer_line(session, board, month, NO_FILTERS, viewer.id)
+                        assert cached.viewer == line
+
+        for step in steps:
+            kind = step[0]
+            if kind == "send":
+                _, sender, recipients, minutes, value = step
+                recipients = [r for r in recipients if r != sender]
+                if (
+                    not recipients
+                    or not people[sender].active
+                    or not all(people[r].active for r in recipients)
+                ):
+                    continue
+                result = send_kudos(
+                    session,
+                    people[sender],
+                    [people[r].id for r in recipients],
+                    [value_ids[value]],
+                    "Thanks",
+                    "public",
+                    now=BASE + timedelta(minutes=minutes * 30),
+                    zone=ZONE,
+                    daily_limit=1000,
+                )
+                sent.append(result.kudos.id)
+            elif kind in ("delete", "hide", "restore") and sent:
+                kudos = session.get(Kudos, sent[step[1] % len(sent)])
+                if kudos is None:
+                    continue
+                if kind == "delete":
+                    delete_kudos(session, kudos.sender, kudos, now=kudos.created_at, zone=ZONE)
+                elif kind == "hide" and kudos.hidden_at is None:
+                    hide_kudos(session, admin, kudos, "r", now=kudos.created_at, zone=ZONE)
+                elif kind == "restore" and kudos.hidden_at is not None:
+                    restore_kudos(session, admin, kudos, zone=ZONE)
+            elif kind == "opt_out":
+                person = people[step[1]]
+                if person.preference is None:
+                    session.add(RecognitionPreference(person=person))
+                    session.flush()
+                person.preference.on_leaderboards = step[2]
+            elif kind == "active":
+                people[step[1]].active = step[2]
+                session.flush()
+                rollups.people_changed(session, [people[step[1]].id])
+            check()
+    finally:
+        nested.rollback()
