@@ -25,8 +25,8 @@ from typing import Any, TypeVar
 
 from cachetools import LRUCache
 from flask import Flask, current_app, g, has_app_context
-from sqlalchemy import String, event, inspect, select, update
-from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
+from sqlalchemy import Engine, String, event, select, update
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, scoped_session
 
 from kudos.db import Base
 
@@ -36,14 +36,6 @@ T = TypeVar("T")
 NOT_SHOWN = frozenset(
     {"identity", "api_token", "audit_entry", "outbox_message", "reaction", "cache_generation"}
 )
-# Columns whose changes no cached page shows: a recipient's celebration being
-# seen, a session ended, onboarding postponed.
-UNSEEN_COLUMNS = {
-    "recognition": frozenset({"acknowledged_at"}),
-    "person": frozenset({"session_version", "onboarding_postponed_at", "updated_at"}),
-}
-# Bulk statements that only touch unseen columns say so with this option.
-UNSEEN = "kudos_unseen_by_pages"
 ENTRIES = 4096
 TOKEN = "kudos_cache_token"  # noqa: S105 - a name in flask.g, not a secret
 
@@ -70,38 +62,24 @@ def data_changed(session: Session) -> None:
         g.pop(TOKEN, None)  # this request reads the new token next
 
 
-def _shows(table: str, changed_columns: set[str] | None = None) -> bool:
-    if table in NOT_SHOWN:
-        return False
-    if changed_columns is None:
-        return True
-    return bool(changed_columns - UNSEEN_COLUMNS.get(table, frozenset()))
-
-
-def _changed_columns(instance: object) -> set[str]:
-    state = inspect(instance)
-    return {attr.key for attr in state.attrs if attr.history.has_changes()}
+def _shown(instance: object) -> bool:
+    return getattr(instance, "__tablename__", None) not in (None, *NOT_SHOWN)
 
 
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context: Any) -> None:
-    changes = [(instance, None) for instance in (*session.new, *session.deleted)]
-    changes += [(instance, _changed_columns(instance)) for instance in session.dirty]
-    for instance, columns in changes:
-        table = getattr(instance, "__tablename__", None)
-        if table is not None and (columns is None or columns) and _shows(table, columns):
-            data_changed(session)
-            return
+    changed = [*session.new, *session.deleted]
+    changed += [item for item in session.dirty if session.is_modified(item)]
+    if any(_shown(instance) for instance in changed):
+        data_changed(session)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _on_execute(state: ORMExecuteState) -> None:
     if not (state.is_insert or state.is_update or state.is_delete):
         return
-    if state.execution_options.get(UNSEEN):
-        return
     table = getattr(state.statement, "table", None)
-    if table is not None and _shows(getattr(table, "name", "")):
+    if table is not None and getattr(table, "name", None) not in NOT_SHOWN:
         data_changed(state.session)
 
 
@@ -131,21 +109,29 @@ class PageCache:
         return len(self._entries)
 
 
-def token_column() -> Any:  # noqa: ANN401 - a labelled scalar subquery
-    """The token as a column, for a statement the request runs anyway
-    (``auth.sessions.load_person``), which saves a round trip."""
-    return select(CacheGeneration.token).scalar_subquery().label("cache_token")
-
-
-def remember_token(token: str | None) -> None:
-    setattr(g, TOKEN, token)
-
-
 def current_token(session: Session) -> str | None:
     """This request's token (read once); None when there is no row."""
     if TOKEN not in g:
-        remember_token(session.scalar(select(CacheGeneration.token)))
+        setattr(g, TOKEN, _read_token(session))
     return g.get(TOKEN)
+
+
+def _read_token(session: Session | scoped_session[Session]) -> str | None:
+    query = select(CacheGeneration.token)
+    if isinstance(session, scoped_session):
+        session = session()
+    bind = session.get_bind()
+    if (
+        isinstance(bind, Engine)
+        and bind.dialect.name == "postgresql"
+        and not session.in_transaction()
+    ):
+        # Before the request's transaction has begun, one round trip on its
+        # own rather than BEGIN, SELECT and ROLLBACK: a request that finds
+        # everything in the cache then never opens a transaction at all.
+        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            return connection.scalar(query)
+    return session.scalar(query)
 
 
 def cached(session: Session, key: Hashable, compute: Callable[[], T]) -> T:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import secrets
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
-from sqlalchemy import event, select, update
+from sqlalchemy import delete, event, select
+from sqlalchemy.orm import Session
 
-from kudos import cache
+from kudos import cache, create_app
+from kudos.db import make_engine, utcnow
 from kudos.leaderboard import rollups
 from kudos.leaderboard.services import BOARDS, NO_FILTERS, _top, _viewer_line, standings
 from kudos.people.models import Person
 from kudos.preferences.models import RecognitionPreference
-from kudos.recognition.models import Kudos, Recognition, Value
+from kudos.recognition.models import Kudos, Reaction, Value
 from kudos.recognition.services import delete_kudos, hide_kudos, restore_kudos, send_kudos
 from kudos.timeutil import Month
 from tests.conftest import sign_in
@@ -136,14 +139,7 @@ def test_writes_no_page_shows_keep_the_token(session, make):
     kudos = make.kudos(ann, [ben])
     before = token(session)
 
-    # The recipient saw their celebration.
-    session.execute(
-        update(Recognition)
-        .where(Recognition.kudos_id == kudos.id)
-        .values(acknowledged_at=datetime.now(UTC))
-        .execution_options(**{cache.UNSEEN: True})
-    )
-    ben.session_version += 1  # signed out everywhere
+    session.add(Reaction(kudos_id=kudos.id, person_id=ben.id))
     session.commit()
     assert token(session) == before
 
@@ -238,3 +234,70 @@ def test_cached_boards_always_equal_a_fresh_read(app, session, steps):
             check()
     finally:
         nested.rollback()
+
+
+# The signed-in person is cached too -------------------------------------------
+
+
+def test_sign_out_everywhere_and_leaving_end_a_cached_session_at_once(client, session, make):
+    ann, ben = make.person(name="Ann Archer"), make.person(name="Ben Bell")
+    sign_in(client, ann)
+    assert client.get("/leaderboard").status_code == 200  # Ann is now cached
+    ann.session_version += 1  # "sign out everywhere"
+    session.commit()
+    assert client.get("/leaderboard").status_code == 302
+
+    sign_in(client, ben)
+    assert client.get("/leaderboard").status_code == 200
+    ben.active = False
+    session.commit()
+    assert client.get("/leaderboard").status_code == 302
+
+
+def test_a_cached_person_is_a_copy_each_request_may_change(client, session, make):
+    ann = make.person(name="Ann Archer")
+    sign_in(client, ann)
+    assert "Ann Archer" in client.get("/leaderboard").get_data(as_text=True)
+    ann.name = "Ann Avery"
+    session.commit()
+    page = client.get("/leaderboard").get_data(as_text=True)
+    assert "Ann Avery" in page
+    assert "Ann Archer" not in page
+
+
+def test_a_server_on_its_own_connections_sees_each_committed_change(database_url):
+    """The production path: the app's own engine (not the tests' shared
+    connection), where the token is read before any transaction begins."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "DATABASE_URL": database_url,
+            "SESSION_COOKIE_SECURE": False,
+        }
+    )
+    engine = make_engine(database_url)
+    email = f"own-engine-{secrets.token_hex(4)}@acme.example.com"
+    try:
+        with Session(engine) as writer:
+            person = Person(name="Olive Own", email=email, onboarding_postponed_at=utcnow())
+            writer.add(person)
+            writer.commit()
+            client = app.test_client()
+            sign_in(client, person)
+            assert "Olive Own" in client.get("/leaderboard").get_data(as_text=True)
+            assert "Olive Own" in client.get("/leaderboard").get_data(as_text=True)
+
+            person.name = "Olive Other"
+            writer.commit()
+            assert "Olive Other" in client.get("/leaderboard").get_data(as_text=True)
+
+            person.session_version += 1
+            writer.commit()
+            assert client.get("/leaderboard").status_code == 302
+    finally:
+        with Session(engine) as cleaner:
+            cleaner.execute(delete(Person).where(Person.email == email))
+            cleaner.commit()
+        engine.dispose()
+        app.extensions["kudos.db"].kw["bind"].dispose()

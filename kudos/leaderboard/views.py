@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from kudos import cache
 from kudos.db import utcnow
 from kudos.extensions import db
-from kudos.leaderboard.services import Filters, standings
+from kudos.leaderboard.services import BOARDS, Filters, standings
 from kudos.people.models import Department, Team
 from kudos.recognition.models import Value
 from kudos.timeutil import Month, org_zone
@@ -120,22 +120,34 @@ def filter_form(query: Query) -> Markup:
     )
 
 
+def boards_html(query: Query, viewer_id: int) -> Markup:
+    """Both boards as ``viewer_id`` sees them (their own line marked)."""
+
+    def render() -> Markup:
+        boards = [
+            standings(db.session, board, query.month, filters=query.filters, viewer_id=viewer_id)
+            for board in BOARDS
+        ]
+        html = render_template("leaderboard/_boards.html", boards=boards, viewer_id=viewer_id)
+        return Markup(html)  # noqa: S704 - rendered by Jinja, which escaped every value
+
+    return cache.cached(
+        db.session, ("leaderboard boards", query.month, query.filters, viewer_id), render
+    )
+
+
 @bp.get("/leaderboard")
 def page() -> str:
     query, problems = parse_query(request.args.to_dict())
     if query is None:
         abort(400, " ".join(problems.values()))
     current = Month.containing(utcnow(), org_zone())
-    boards = [
-        standings(db.session, board, query.month, filters=query.filters, viewer_id=current_user.id)
-        for board in ("given", "received")
-    ]
     return render_template(
         "leaderboard/page.html",
         query=query,
-        boards=boards,
         current=current,
         filters=filter_form(query),
+        boards=boards_html(query, current_user.id),
         opted_out=current_user.preference is not None
         and not current_user.preference.on_leaderboards,
     )

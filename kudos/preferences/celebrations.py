@@ -14,7 +14,6 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
-from kudos import cache
 from kudos.people.models import Person
 from kudos.recognition.models import Kudos, Recognition
 
@@ -53,7 +52,6 @@ def take_pending(session: Session, person: Person, *, now: datetime) -> Celebrat
         update(Recognition)
         .where(Recognition.recipient_id == person.id, Recognition.acknowledged_at.is_(None))
         .values(acknowledged_at=now)
-        .execution_options(**{cache.UNSEEN: True})  # no cached page shows it
     )
     session.flush()
     style = person.preference.style if person.preference is not None else "low_key"
