@@ -162,8 +162,49 @@ def test_the_chosen_filters_stay_selected(client, make, people):
 
     page = client.get("/leaderboard?team=payroll&department=finance&value=mentor")
 
-    selected = re.findall(r'<option value="([^"]*)" selected', page.get_data(as_text=True))
-    assert sorted(selected) == ["finance", "mentor", "payroll"]
+    html = page.get_data(as_text=True)
+    selected = re.findall(r'<option value="([^"]*)" selected', html)
+    assert sorted(selected) == ["finance", "mentor"]
+    assert re.search(r'<input type="search" name="team" value="Payroll"', html)
+
+
+def test_a_team_can_be_typed_by_name_in_any_case(client, make, people):
+    team = make.team("Platform Tools")
+    people["Ben"].team = team
+    make.kudos(people["Ann"], [people["Ben"]])
+    sign_in(client, people["Cat"])
+
+    page = client.get("/leaderboard?team=platform+TOOLS").get_data(as_text=True)
+
+    received = page[page.index("Most appreciated") :]
+    assert "Ben" in received
+    assert 'value="Platform Tools"' in page
+
+
+def test_thousands_of_teams_keep_the_page_light(client, session, make, people):
+    from kudos.people.models import Team
+
+    session.add_all(Team(name=f"Squad {n:04}", slug=f"squad-{n:04}") for n in range(1500))
+    session.commit()
+    sign_in(client, people["Cat"])
+
+    page = client.get("/leaderboard").get_data(as_text=True)
+
+    assert page.count("<option") < 100
+    assert len(page) < 40_000
+
+
+def test_team_suggestions_as_the_viewer_types(client, session, make, people):
+    for name in ("Payroll", "Platform", "Pay Ops", "Sales"):
+        make.team(name)
+
+    assert client.get("/leaderboard/teams?q=pay").status_code == 302  # signed in only
+    sign_in(client, people["Cat"])
+    names = client.get("/leaderboard/teams?q=PAY").get_json()
+
+    assert names == ["Pay Ops", "Payroll"]
+    assert client.get("/leaderboard/teams?q=").get_json() == []
+    assert client.get("/leaderboard/teams?q=zzz").get_json() == []
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, Response, abort, jsonify, render_template, request
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
@@ -36,10 +36,22 @@ class Choices:
     teams: tuple[Choice, ...]
     departments: tuple[Choice, ...]
 
-    def find(self, kind: str, slug: str) -> Choice | None:
-        return next((choice for choice in getattr(self, kind) if choice.slug == slug), None)
+    def find(self, kind: str, slug_or_name: str) -> Choice | None:
+        """By slug, or (teams are typed in) by name, whatever the case."""
+        wanted = slug_or_name.strip().casefold()
+        return next(
+            (
+                choice
+                for choice in getattr(self, kind)
+                if choice.slug == slug_or_name or choice.label.casefold() == wanted
+            ),
+            None,
+        )
 
 
+# Teams the filter suggests before anything is typed, and as the viewer types.
+TEAMS_LISTED = 50
+TEAMS_SUGGESTED = 20
 # Query argument → the Choices field it names.
 FILTERS = {"value": "values", "team": "teams", "department": "departments"}
 
@@ -114,7 +126,10 @@ def filter_form(query: Query) -> Markup:
         ("leaderboard filter form", query.month, query.filters),
         lambda: Markup(  # noqa: S704 - rendered by Jinja, which escaped every value
             render_template(
-                "leaderboard/_filters.html", query=query, choices=filter_choices(db.session)
+                "leaderboard/_filters.html",
+                query=query,
+                choices=filter_choices(db.session),
+                teams_listed=TEAMS_LISTED,
             )
         ),
     )
@@ -134,6 +149,17 @@ def boards_html(query: Query, viewer_id: int) -> Markup:
     return cache.cached(
         db.session, ("leaderboard boards", query.month, query.filters, viewer_id), render
     )
+
+
+@bp.get("/leaderboard/teams")
+def team_suggestions() -> Response:
+    """Team names containing ``q``, for the team filter as the viewer types
+    (a company can have thousands of teams: too many for a drop-down)."""
+    typed = request.args.get("q", "")[:100].strip().casefold()
+    teams = filter_choices(db.session).teams
+    found = [team.label for team in teams if typed in team.label.casefold()] if typed else []
+    found.sort(key=lambda name: (not name.casefold().startswith(typed), name))
+    return jsonify(found[:TEAMS_SUGGESTED])
 
 
 @bp.get("/leaderboard")

@@ -60,3 +60,34 @@
     });
   }
 })();
+
+// Suggestions for a typed-in filter (the leaderboard's team): the page lists
+// a few; as the person types, the server's matches replace them.
+(function () {
+  "use strict";
+  document.querySelectorAll("input[data-suggest-url][list]").forEach(function (input) {
+    const list = document.getElementById(input.getAttribute("list"));
+    if (!list) return;
+    let timer = null;
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      const typed = input.value.trim();
+      if (!typed) return;
+      timer = setTimeout(async function () {
+        const url = input.dataset.suggestUrl + "?q=" + encodeURIComponent(typed);
+        try {
+          const response = await fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" });
+          if (!response.ok) return;
+          const names = await response.json();
+          list.replaceChildren(...names.map(function (name) {
+            const option = document.createElement("option");
+            option.value = name;
+            return option;
+          }));
+        } catch (error) {
+          // Suggestions are a convenience: typing the whole name still works.
+        }
+      }, 150);
+    });
+  });
+})();
