@@ -1,23 +1,31 @@
 """The summary page, its CSV and its API: who may see them, bad parameters,
-what they show, and CSV formula injection."""
+what they show, CSV formula injection, and how they reuse the summary until
+the data changes (never stale, never somebody else's, at most a minute old for
+the month in progress)."""
 
 from __future__ import annotations
 
 import csv
 import io
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from flask import template_rendered
+from sqlalchemy import event
 
 from kudos.auth.tokens import create_token
 from kudos.db import utcnow
 from kudos.preferences.models import RecognitionPreference
+from kudos.recognition.services import hide_kudos
 from kudos.summary.export import CSV_COLUMNS, neutralise
 from kudos.timeutil import Month
 from tests.conftest import sign_in
 
+ZONE = ZoneInfo("UTC")
 NOW = utcnow()
-THIS_MONTH = Month.containing(NOW, __import__("zoneinfo").ZoneInfo("UTC"))
+THIS_MONTH = Month.containing(NOW, ZONE)
 PAGE, CSV_URL, API = "/manager/summary", "/manager/summary.csv", "/api/v1/manager/summary"
 
 
@@ -318,3 +326,260 @@ def test_private_quotes_in_the_api_follow_visibility(client, make, session, org)
 
     assert quotes(as_manager) == ["Private thanks"]
     assert quotes(as_admin) == []
+
+
+# Reused until the data changes --------------------------------------------------
+
+# Words only build_summary's statements hold: the favourite values, the
+# month's recognitions on both sides, the quotes and the trend's buckets.
+SUMMARY_SQL = ("favourite_value", "AS recognitions", "AS ranked", "AS bucket")
+
+
+@contextmanager
+def recorded(app):
+    """The SQL statements sent, and the templates rendered, inside the block."""
+    statements: list[str] = []
+    templates: list[str] = []
+    with app.app_context():
+        engine = app.extensions["kudos.db"].kw["bind"]
+
+    def on_statement(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    def on_render(_app, template, **_extra) -> None:  # noqa: ANN001, ANN003
+        templates.append(template.name)
+
+    event.listen(engine, "before_cursor_execute", on_statement)
+    template_rendered.connect(on_render, app)
+    try:
+        yield statements, templates
+    finally:
+        event.remove(engine, "before_cursor_execute", on_statement)
+        template_rendered.disconnect(on_render, app)
+
+
+def summary_sql(statements: list[str]) -> list[str]:
+    return [sql for sql in statements if any(word in sql for word in SUMMARY_SQL)]
+
+
+def page(client, **query) -> str:
+    response = client.get(PAGE, query_string=query)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def quotes_of(body: dict, name: str) -> list[str]:
+    person = next(person for person in body["people"] if person["name"] == name)
+    return [quote["message"] for quote in person["quotes"]]
+
+
+@pytest.mark.parametrize("month", [None, "previous"])
+def test_a_second_view_runs_no_summary_sql_and_renders_no_report(app, client, org, month):
+    sign_in(client, org["maya"])
+    query = {"month": str(Month.containing(utcnow(), ZONE).previous())} if month else {}
+    with recorded(app) as (first_sql, first_templates):
+        first = page(client, **query)
+    assert summary_sql(first_sql), "the markers must match the summary's statements"
+    assert "summary/_report.html" in first_templates
+
+    with recorded(app) as (statements, templates):
+        second = page(client, **query)
+
+    assert summary_sql(statements) == []
+    assert "summary/_report.html" not in templates
+    assert second == first
+
+
+def test_the_csv_and_the_api_reuse_the_pages_summary(app, client, session, org):
+    headers = token_for(session, org["maya"])
+    sign_in(client, org["maya"])
+    page(client)
+
+    with recorded(app) as (statements, _):
+        csv_text = client.get(CSV_URL).get_data(as_text=True)
+        body = client.get(API, headers=headers).json
+
+    assert summary_sql(statements) == []
+    assert "Thanks for the demo!" in csv_text
+    assert quotes_of(body, "Tom Report") == ["Thanks for the demo!"]
+
+
+# Never stale ----------------------------------------------------------------------------
+
+
+def test_every_change_the_summary_shows_appears_at_once(client, make, session, org):
+    maya, sam, tom, stranger = org["maya"], org["sam"], org["tom"], org["stranger"]
+    sign_in(client, maya)
+    assert "Thanks for the demo!" in page(client)
+
+    # A new kudos to a report
+    kudos = make.kudos(stranger, [sam], message="Great pairing session")
+    assert "Great pairing session" in page(client)
+
+    # Hidden by a moderator
+    hide_kudos(session, org["admin"], kudos, "Off topic", now=utcnow(), zone=ZONE)
+    session.commit()
+    assert "Great pairing session" not in page(client)
+
+    # A report tells how they like to be thanked, then changes their mind
+    preference = RecognitionPreference(person=sam, best_way_to_thank="Tea and cake")
+    session.add(preference)
+    session.commit()
+    assert "Tea and cake" in page(client)
+    preference.best_way_to_thank = "A walk in the park"
+    session.commit()
+    text = page(client)
+    assert "A walk in the park" in text
+    assert "Tea and cake" not in text
+
+    # A new name from the directory
+    tom.name = "Tom Renamed"
+    session.commit()
+    text = page(client)
+    assert "Tom Renamed" in text
+    assert "Tom Report" not in text
+
+    # A new report
+    make.person(name="Nia Newcomer", manager=maya)
+    assert "Nia Newcomer" in page(client)
+
+    # A report leaves the company
+    sam.active = False
+    session.commit()
+    assert "Sam Report" not in page(client)
+    assert "Sam Report" not in client.get(CSV_URL).get_data(as_text=True)
+
+
+def test_the_api_sees_a_change_made_after_the_page_was_cached(client, make, session, org):
+    headers = token_for(session, org["maya"])
+    sign_in(client, org["maya"])
+    page(client)
+    assert quotes_of(client.get(API, headers=headers).json, "Sam Report") == []
+
+    make.kudos(org["stranger"], [org["sam"]], message="Thanks for the review")
+
+    assert quotes_of(client.get(API, headers=headers).json, "Sam Report") == [
+        "Thanks for the review"
+    ]
+
+
+# Never somebody else's ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def private_kudos(make, session, org):
+    """A private kudos to Sam: his manager may see it, an unrelated admin not."""
+    session.add(RecognitionPreference(person=org["sam"], audience="private"))
+    session.commit()
+    return make.kudos(org["stranger"], [org["sam"]], message="Private thanks")
+
+
+@pytest.mark.parametrize("first", ["admin", "maya"])
+def test_each_viewer_sees_their_own_quotes_whoever_looked_first(
+    client, session, org, private_kudos, first
+):
+    maya_args = {"manager": str(org["maya"].id)}
+    views = {"admin": (org["admin"], maya_args), "maya": (org["maya"], {})}
+    expected = {"admin": False, "maya": True}
+    headers = {name: token_for(session, person) for name, (person, _) in views.items()}
+
+    for name in (first, *(other for other in views if other != first), first):
+        person, args = views[name]
+        sign_in(client, person)
+        assert ("Private thanks" in page(client, **args)) is expected[name], name
+        body = client.get(API, query_string=args, headers=headers[name]).json
+        assert ("Private thanks" in quotes_of(body, "Sam Report")) is expected[name], name
+
+
+@pytest.mark.parametrize(
+    ("viewer", "manager"),
+    [("sam", None), ("sam", "maya"), ("stranger", "maya"), ("other_manager", "maya")],
+)
+def test_a_cached_summary_is_still_refused_to_others(client, session, org, viewer, manager):
+    sign_in(client, org["maya"])
+    page(client)
+    client.get(CSV_URL)
+    query = {"manager": str(org[manager].id)} if manager else {}
+
+    sign_in(client, org[viewer])
+    for url in (PAGE, CSV_URL):
+        response = client.get(url, query_string=query)
+        assert response.status_code == 403
+        assert "Thanks for the demo!" not in response.get_data(as_text=True)
+    api = client.get(API, query_string=query, headers=token_for(session, org[viewer]))
+    assert api.status_code == 403
+
+
+def test_an_admin_and_the_manager_see_their_own_headings(client, org):
+    sign_in(client, org["admin"])
+    as_admin = page(client, manager=str(org["maya"].id))
+    sign_in(client, org["maya"])
+    as_maya = page(client)
+
+    assert "Team summary · Maya Manager" in as_admin
+    assert "Recognised by Maya" in as_admin
+    assert "Team summary · Maya Manager" not in as_maya
+    assert "Recognised by you" in as_maya
+
+
+# The month in progress ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The summary views' clock, set by the test."""
+    now = [utcnow()]
+    monkeypatch.setattr("kudos.summary.views.utcnow", lambda: now[0])
+    monkeypatch.setattr("kudos.api.views.utcnow", lambda: now[0])
+    return now
+
+
+def test_the_month_in_progress_is_at_most_a_minute_old(app, client, make, org, clock):
+    """Sam was last thanked exactly 60 days before minute ``turn``: "none in
+    60 days" appears once the clock reaches that minute, not before."""
+    start, _ = Month.containing(utcnow(), ZONE).bounds(ZONE)
+    turn = start + timedelta(days=15, hours=12)  # a minute well inside the month
+    make.kudos(org["stranger"], [org["sam"]], message="Long ago", at=turn - timedelta(days=60))
+    sign_in(client, org["maya"])
+
+    clock[0] = turn - timedelta(seconds=50)
+    assert "none in 60 days" not in page(client)
+    clock[0] = turn - timedelta(seconds=10)  # the same minute: reused
+    with recorded(app) as (statements, _):
+        assert "none in 60 days" not in page(client)
+    assert summary_sql(statements) == []
+
+    clock[0] = turn + timedelta(seconds=10)  # the next minute: counted again
+    with recorded(app) as (statements, _):
+        assert "none in 60 days" in page(client)
+    assert summary_sql(statements)
+
+
+def test_a_past_month_does_not_depend_on_the_clock(app, client, org, clock):
+    previous = Month.containing(utcnow(), ZONE).previous()
+    sign_in(client, org["maya"])
+    first = page(client, month=str(previous))
+
+    clock[0] = utcnow() + timedelta(hours=5)
+    with recorded(app) as (statements, _):
+        later = page(client, month=str(previous))
+
+    assert summary_sql(statements) == []
+    assert later == first
+
+
+def test_a_month_still_to_come_follows_the_clock(client, session, org, clock):
+    """As in the month in progress, "days since last recognised" in a month
+    still to come looks back from now."""
+    next_month = str(Month.containing(utcnow(), ZONE).next())
+    headers = token_for(session, org["maya"])
+
+    def days_since_tom_was_thanked() -> int:
+        body = client.get(API, query_string={"month": next_month}, headers=headers).json
+        tom = next(person for person in body["people"] if person["name"] == "Tom Report")
+        return tom["days_since_recognised"]
+
+    before = days_since_tom_was_thanked()
+    clock[0] += timedelta(days=2)
+
+    assert days_since_tom_was_thanked() == before + 2

@@ -43,7 +43,6 @@ from kudos.summary.export import summary_json
 from kudos.summary.services import (
     SummaryForbidden,
     SummaryNotFound,
-    build_summary,
     summary_subject,
 )
 from kudos.timeutil import Month
@@ -384,7 +383,8 @@ def leaderboard() -> Response:
 @bp.get("/manager/summary")
 @token_required
 def manager_summary() -> Response:
-    query, problems = summary_views.parse_query(request.args.to_dict(), strict=True)
+    now = utcnow()
+    query, problems = summary_views.parse_query(request.args.to_dict(), strict=True, now=now)
     if query is None:
         raise ApiError(422, "invalid", "Some parameters are not valid.", problems)
     try:
@@ -395,13 +395,5 @@ def manager_summary() -> Response:
         raise ApiError(403, "forbidden", message) from None
     except SummaryNotFound:
         raise ApiError(404, "not_found", "No such manager.") from None
-    summary = build_summary(
-        db.session,
-        subject,
-        query.month,
-        now=utcnow(),
-        zone=ZoneInfo(current_app.config["TIMEZONE"]),
-        indirect=query.indirect,
-        viewer=viewer(),
-    )
+    summary = summary_views.cached_summary(viewer(), subject, query, now=now)
     return jsonify(summary_json(summary))

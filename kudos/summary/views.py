@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 
 from config import FALSE_WORDS, TRUE_WORDS
+from kudos import cache
 from kudos.db import utcnow, valid_ids
 from kudos.extensions import db
 from kudos.people.models import Person
@@ -44,15 +48,15 @@ class SummaryQuery:
 
 
 def parse_query(
-    args: dict[str, str], *, strict: bool = False
+    args: dict[str, str], *, strict: bool = False, now: datetime | None = None
 ) -> tuple[SummaryQuery | None, dict[str, str]]:
-    """``month`` (YYYY-MM, default this month), ``manager`` (an id, for
-    admins) and ``indirect`` (true/false); a message per bad argument.
+    """``month`` (YYYY-MM, default the month of ``now``), ``manager`` (an id,
+    for admins) and ``indirect`` (true/false); a message per bad argument.
 
     Pages accept what forms send (an empty field, ``on``); the API (``strict``)
     only ``true`` or ``false`` and an id, as its OpenAPI document says."""
     problems: dict[str, str] = {}
-    month = Month.containing(utcnow(), org_zone())
+    month = Month.containing(now or utcnow(), org_zone())
     if args.get("month"):
         try:
             month = Month.parse(args["month"])
@@ -75,8 +79,11 @@ def parse_query(
     return SummaryQuery(month, manager_id, indirect_text in TRUE_WORDS), {}
 
 
-def _summary_for_request() -> tuple[SummaryQuery, Person, Summary]:
-    query, problems = parse_query(request.args.to_dict())
+def _requested_summary() -> tuple[SummaryQuery, Person, Person, datetime]:
+    """The query, the viewer, whose summary it is, and the time. The access
+    checks run here on every request, before anything is taken from the cache."""
+    now = utcnow()
+    query, problems = parse_query(request.args.to_dict(), now=now)
     if query is None:
         abort(400, " ".join(problems.values()))
     viewer = current_user._get_current_object()
@@ -86,16 +93,42 @@ def _summary_for_request() -> tuple[SummaryQuery, Person, Summary]:
         abort(403, NOT_YOURS if query.manager_id not in (None, viewer.id) else NOT_A_MANAGER)
     except SummaryNotFound:
         abort(404, f"There is nobody with the id {query.manager_id} in the directory.")
-    summary = build_summary(
+    return query, viewer, subject, now
+
+
+def summary_key(viewer: Person, subject: Person, query: SummaryQuery, now: datetime) -> Hashable:
+    """Everything a summary depends on besides the data (the cache's token
+    covers that): the quotes depend on what the viewer may see.
+
+    A past month reads the same whenever it is opened (``build_summary``
+    looks back from the month's end). The month in progress, or one still to
+    come, looks back from now ("counts up to now", "days since last
+    recognised", "none in 60+ days"), so the key holds the minute: those
+    figures are at most a minute old, while every change to the data still
+    shows at once, as it changes the token."""
+    over = query.month < Month.containing(now, org_zone())
+    clock = None if over else now.replace(second=0, microsecond=0)
+    return (viewer.id, subject.id, query.month, query.indirect, clock)
+
+
+def cached_summary(
+    viewer: Person, subject: Person, query: SummaryQuery, *, now: datetime
+) -> Summary:
+    """``build_summary``, reused until the data changes (pages, CSV and API).
+    Call it only once the viewer may see ``subject``'s summary."""
+    return cache.cached(
         db.session,
-        subject,
-        query.month,
-        now=utcnow(),
-        zone=org_zone(),
-        indirect=query.indirect,
-        viewer=viewer,
+        ("summary", summary_key(viewer, subject, query, now)),
+        lambda: build_summary(
+            db.session,
+            subject,
+            query.month,
+            now=now,
+            zone=org_zone(),
+            indirect=query.indirect,
+            viewer=viewer,
+        ),
     )
-    return query, subject, summary
 
 
 def _managers() -> list[Person]:
@@ -107,27 +140,51 @@ def _managers() -> list[Person]:
     )
 
 
+def _report(viewer: Person, subject: Person, summary: Summary, key: Hashable) -> Markup:
+    """The page below the month navigation, rendered once per summary until
+    the data changes. It depends only on the summary, whose summary it is and
+    whether the viewer is an admin (the managers to pick from); the parts
+    that depend on the request (links keeping its arguments) stay outside."""
+
+    def render() -> Markup:
+        return Markup(  # noqa: S704 - rendered by Jinja, which escaped every value
+            render_template(
+                "summary/_report.html",
+                subject=subject,
+                summary=summary,
+                own=subject.id == viewer.id,
+                actions=suggested_actions(summary),
+                trend_chart=charts.trend_chart(summary.trend),
+                values_chart=charts.values_chart(summary.values),
+                managers=_managers() if summary.is_empty and viewer.is_admin else [],
+            )
+        )
+
+    return cache.cached(
+        db.session,
+        ("summary report", key, viewer.is_admin, request.script_root),
+        render,
+    )
+
+
 @bp.get("/manager/summary")
 def page() -> str:
-    query, subject, summary = _summary_for_request()
-    current = Month.containing(utcnow(), org_zone())
+    query, viewer, subject, now = _requested_summary()
+    summary = cached_summary(viewer, subject, query, now=now)
     return render_template(
         "summary/page.html",
-        query=query,
         subject=subject,
         summary=summary,
-        own=subject.id == current_user.id,
-        current=current,
-        actions=suggested_actions(summary),
-        trend_chart=charts.trend_chart(summary.trend),
-        values_chart=charts.values_chart(summary.values),
-        managers=_managers() if summary.is_empty and current_user.is_admin else [],
+        own=subject.id == viewer.id,
+        current=Month.containing(now, org_zone()),
+        report=_report(viewer, subject, summary, summary_key(viewer, subject, query, now)),
     )
 
 
 @bp.get("/manager/summary.csv")
 def csv_export() -> Response:
-    _, _, summary = _summary_for_request()
+    query, viewer, subject, now = _requested_summary()
+    summary = cached_summary(viewer, subject, query, now=now)
     return Response(
         summary_csv(summary),
         mimetype="text/csv",
