@@ -91,18 +91,21 @@ class PageCache:
         self._token: str | None = None
         self._lock = threading.Lock()
 
-    def get_or_compute(self, token: str, key: Hashable, compute: Callable[[], T]) -> T:
+    def get_or_compute(
+        self, token: str, key: Hashable, compute: Callable[[], T], version: Hashable = None
+    ) -> T:
         with self._lock:
             if token != self._token:
                 # A new token retires everything: free the memory now.
                 self._entries.clear()
                 self._token = token
-            if key in self._entries:
-                return self._entries[key]
+            stored = self._entries.get(key)
+            if stored is not None and stored[0] == version:
+                return stored[1]
         value = compute()
         with self._lock:
             if token == self._token:
-                self._entries[key] = value
+                self._entries[key] = (version, value)
         return value
 
     def __len__(self) -> int:
@@ -134,8 +137,13 @@ def _read_token(session: Session | scoped_session[Session]) -> str | None:
     return session.scalar(query)
 
 
-def cached(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
-    """``compute()``, or what it gave for ``key`` since the data last changed."""
+def cached(
+    session: Session, key: Hashable, compute: Callable[[], T], *, version: Hashable = None
+) -> T:
+    """``compute()``, or what it gave for ``key`` since the data last changed.
+
+    ``version`` is for what else the result depends on, such as the clock: a
+    different version computes again and replaces the entry (one per key)."""
     if not has_app_context():
         return compute()
     session.flush()  # so that a change made in this request has its new token
@@ -143,7 +151,7 @@ def cached(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
     if token is None:
         return compute()
     cache: PageCache = current_app.extensions["kudos.cache"]
-    return cache.get_or_compute(token, key, compute)
+    return cache.get_or_compute(token, key, compute, version)
 
 
 def init_app(app: Flask) -> None:

@@ -301,3 +301,15 @@ def test_a_server_on_its_own_connections_sees_each_committed_change(database_url
             cleaner.commit()
         engine.dispose()
         app.extensions["kudos.db"].kw["bind"].dispose()
+
+
+def test_a_new_version_replaces_its_entry_and_a_new_token_retires_all():
+    store = cache.PageCache()
+    assert store.get_or_compute("token", "key", lambda: "first", version=1) == "first"
+    assert store.get_or_compute("token", "key", lambda: "again", version=1) == "first"
+    # The next minute of a month in progress: computed again, in the same slot.
+    assert store.get_or_compute("token", "key", lambda: "later", version=2) == "later"
+    assert store.get_or_compute("token", "other", lambda: "other") == "other"
+    assert len(store) == 2
+    assert store.get_or_compute("new token", "key", lambda: "fresh", version=2) == "fresh"
+    assert len(store) == 1

@@ -96,19 +96,22 @@ def _requested_summary() -> tuple[SummaryQuery, Person, Person, datetime]:
     return query, viewer, subject, now
 
 
-def summary_key(viewer: Person, subject: Person, query: SummaryQuery, now: datetime) -> Hashable:
+def summary_key(viewer: Person, subject: Person, query: SummaryQuery) -> Hashable:
     """Everything a summary depends on besides the data (the cache's token
-    covers that): the quotes depend on what the viewer may see.
+    covers that) and the clock: the quotes depend on what the viewer may see."""
+    return (viewer.id, subject.id, query.month, query.indirect)
 
-    A past month reads the same whenever it is opened (``build_summary``
+
+def summary_clock(query: SummaryQuery, now: datetime) -> datetime | None:
+    """A past month reads the same whenever it is opened (``build_summary``
     looks back from the month's end). The month in progress, or one still to
     come, looks back from now ("counts up to now", "days since last
-    recognised", "none in 60+ days"), so the key holds the minute: those
-    figures are at most a minute old, while every change to the data still
-    shows at once, as it changes the token."""
-    over = query.month < Month.containing(now, org_zone())
-    clock = None if over else now.replace(second=0, microsecond=0)
-    return (viewer.id, subject.id, query.month, query.indirect, clock)
+    recognised", "none in 60+ days"), so its cached summary is made again
+    each minute: those figures are at most a minute old, while every change
+    to the data still shows at once, as it changes the token."""
+    if query.month < Month.containing(now, org_zone()):
+        return None
+    return now.replace(second=0, microsecond=0)
 
 
 def cached_summary(
@@ -118,7 +121,7 @@ def cached_summary(
     Call it only once the viewer may see ``subject``'s summary."""
     return cache.cached(
         db.session,
-        ("summary", summary_key(viewer, subject, query, now)),
+        ("summary", summary_key(viewer, subject, query)),
         lambda: build_summary(
             db.session,
             subject,
@@ -128,6 +131,7 @@ def cached_summary(
             indirect=query.indirect,
             viewer=viewer,
         ),
+        version=summary_clock(query, now),
     )
 
 
@@ -140,7 +144,9 @@ def _managers() -> list[Person]:
     )
 
 
-def _report(viewer: Person, subject: Person, summary: Summary, key: Hashable) -> Markup:
+def _report(
+    viewer: Person, subject: Person, query: SummaryQuery, summary: Summary, now: datetime
+) -> Markup:
     """The page below the month navigation, rendered once per summary until
     the data changes. It depends only on the summary, whose summary it is and
     whether the viewer is an admin (the managers to pick from); the parts
@@ -162,8 +168,14 @@ def _report(viewer: Person, subject: Person, summary: Summary, key: Hashable) ->
 
     return cache.cached(
         db.session,
-        ("summary report", key, viewer.is_admin, request.script_root),
+        (
+            "summary report",
+            summary_key(viewer, subject, query),
+            viewer.is_admin,
+            request.script_root,
+        ),
         render,
+        version=summary_clock(query, now),
     )
 
 
@@ -177,7 +189,7 @@ def page() -> str:
         summary=summary,
         own=subject.id == viewer.id,
         current=Month.containing(now, org_zone()),
-        report=_report(viewer, subject, summary, summary_key(viewer, subject, query, now)),
+        report=_report(viewer, subject, query, summary, now),
     )
 
 
