@@ -21,14 +21,18 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Callable, Hashable
+from functools import wraps
 from typing import Any, TypeVar
 
 from cachetools import LRUCache
-from flask import Flask, current_app, g, has_app_context
+from flask import Flask, current_app, g, has_app_context, request, session
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import Engine, String, event, select, update
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, scoped_session
 
 from kudos.db import Base
+from kudos.extensions import db
 
 T = TypeVar("T")
 
@@ -129,12 +133,29 @@ def _read_token(session: Session | scoped_session[Session]) -> str | None:
         and bind.dialect.name == "postgresql"
         and not session.in_transaction()
     ):
-        # Before the request's transaction has begun, one round trip on its
-        # own rather than BEGIN, SELECT and ROLLBACK: a request that finds
-        # everything in the cache then never opens a transaction at all.
-        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            return connection.scalar(query)
+        return _read_token_in_autocommit(bind)
     return session.scalar(query)
+
+
+def _read_token_in_autocommit(engine: Engine) -> str | None:
+    """Before the request's transaction has begun: one round trip on its own
+    rather than BEGIN, SELECT and ROLLBACK, so a request that finds everything
+    in the cache never opens a transaction at all. Straight on the pooled
+    psycopg connection: SQLAlchemy's own autocommit connection costs as much
+    again in Python as the round trip itself."""
+    pooled = engine.raw_connection()
+    try:
+        driver = pooled.driver_connection
+        driver.autocommit = True
+        try:
+            with driver.cursor() as cursor:
+                cursor.execute("SELECT token FROM cache_generation")
+                row = cursor.fetchone()
+        finally:
+            driver.autocommit = False
+    finally:
+        pooled.close()  # back to the pool
+    return row[0] if row else None
 
 
 def cached(
@@ -156,3 +177,58 @@ def cached(
 
 def init_app(app: Flask) -> None:
     app.extensions["kudos.cache"] = PageCache()
+
+
+# Whole pages ---------------------------------------------------------------
+
+# Stands for the request's CSRF token in a cached page (the token is signed
+# with a time stamp, so each response gets a fresh one).
+CSRF_MARK = "\x00kudos-csrf\x00"
+
+
+def cached_page(version: Callable[[], Hashable] | None = None) -> Callable:
+    """Keep a view's whole HTML page per signed-in person and URL until the
+    data changes (and ``version()``, for pages that depend on the clock).
+
+    Only plain 200 pages are kept, and a page is neither kept nor served
+    from the cache when it has something for this request only: flashed
+    messages, or a celebration waiting for the viewer. The CSRF token is
+    put in afresh for each response."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - what the view returns
+            if (
+                not current_user.is_authenticated
+                or "_flashes" in session
+                or current_user.has_unseen_recognitions
+            ):
+                return view(*args, **kwargs)
+            made_now = []
+
+            def make() -> str | None:
+                made_now.append(view(*args, **kwargs))
+                return _page_for_cache(made_now[0])
+
+            page = cached(
+                db.session,
+                ("page", request.script_root, request.full_path, current_user.id),
+                make,
+                version=version() if version else None,
+            )
+            if made_now:
+                return made_now[0]
+            if page is None:  # not a page to keep (a redirect, a download)
+                return view(*args, **kwargs)
+            return page.replace(CSRF_MARK, generate_csrf())
+
+        return wrapper
+
+    return decorate
+
+
+def _page_for_cache(result: Any) -> str | None:  # noqa: ANN401 - what the view returned
+    if not isinstance(result, str):
+        return None
+    token = g.get("csrf_token")
+    return result.replace(token, CSRF_MARK) if token else result

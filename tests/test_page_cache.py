@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -313,3 +314,54 @@ def test_a_new_version_replaces_its_entry_and_a_new_token_retires_all():
     assert len(store) == 2
     assert store.get_or_compute("new token", "key", lambda: "fresh", version=2) == "fresh"
     assert len(store) == 1
+
+
+# Whole pages ------------------------------------------------------------------
+
+
+def test_a_cached_page_gets_a_fresh_csrf_token_and_skips_flashes(client, make):
+    ann, ben = make.person(name="Ann Archer"), make.person(name="Ben Bell")
+    make.kudos(ann, [ben])
+    sign_in(client, ann)
+    first = client.get("/leaderboard").get_data(as_text=True)
+    second = client.get("/leaderboard").get_data(as_text=True)
+
+    assert cache.CSRF_MARK not in second
+    token = re.search(r'name="csrf_token" value="([^"]+)"', second).group(1)
+    assert token
+    # The sign-out form on the cached page works.
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert first.replace(re.search(r'name="csrf_token" value="([^"]+)"', first).group(1), "") == (
+        second.replace(token, "")
+    )
+
+
+def test_a_cached_page_is_per_person_and_per_address(client, make):
+    ann, ben = make.person(name="Ann Archer"), make.person(name="Ben Bell")
+    make.kudos(ann, [ben])
+    sign_in(client, ann)
+    assert "Ann Archer" in client.get("/leaderboard").get_data(as_text=True)
+    assert "board__row--me" in client.get("/leaderboard").get_data(as_text=True)
+
+    sign_in(client, ben)
+    page = client.get("/leaderboard").get_data(as_text=True)
+    assert '<span class="account__name">Ben Bell</span>' in page
+    assert "Ann Archer" in page
+    assert client.get("/leaderboard?month=2020-01").get_data(as_text=True).count("Nobody yet") == 2
+
+
+def test_flashed_messages_and_celebrations_are_never_cached(client, session, make):
+    ann, ben = make.person(name="Ann Archer"), make.person(name="Ben Bell")
+    sign_in(client, ben)
+    client.get("/leaderboard")
+    make.kudos(ann, [ben], message="Thanks for the dashboards!")
+
+    shown = client.get("/leaderboard").get_data(as_text=True)
+    assert "Thanks for the dashboards!" in shown  # the quiet notice, once
+    again = client.get("/leaderboard").get_data(as_text=True)
+    assert "Thanks for the dashboards!" not in again
+
+    with client.session_transaction() as flask_session:
+        flask_session["_flashes"] = [("success", "Saved, just for this page.")]
+    assert "Saved, just for this page." in client.get("/leaderboard").get_data(as_text=True)
+    assert "Saved, just for this page." not in client.get("/leaderboard").get_data(as_text=True)

@@ -162,7 +162,12 @@ def team_suggestions() -> Response:
     return jsonify(found[:TEAMS_SUGGESTED])
 
 
+def _this_month() -> Month:
+    return Month.containing(utcnow(), org_zone())
+
+
 @bp.get("/leaderboard")
+@cache.cached_page(version=_this_month)  # "month to date" and the next month's link
 def page() -> str:
     query, problems = parse_query(request.args.to_dict())
     if query is None:

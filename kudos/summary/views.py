@@ -179,7 +179,12 @@ def _report(
     )
 
 
+def _this_minute() -> datetime:
+    return utcnow().replace(second=0, microsecond=0)
+
+
 @bp.get("/manager/summary")
+@cache.cached_page(version=_this_minute)  # see summary_clock
 def page() -> str:
     query, viewer, subject, now = _requested_summary()
     summary = cached_summary(viewer, subject, query, now=now)
