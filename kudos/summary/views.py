@@ -144,47 +144,33 @@ def _managers() -> list[Person]:
     )
 
 
-def _report(
-    viewer: Person, subject: Person, query: SummaryQuery, summary: Summary, now: datetime
-) -> Markup:
-    """The page below the month navigation, rendered once per summary until
-    the data changes. It depends only on the summary, whose summary it is and
-    whether the viewer is an admin (the managers to pick from); the parts
-    that depend on the request (links keeping its arguments) stay outside."""
-
-    def render() -> Markup:
-        return Markup(  # noqa: S704 - rendered by Jinja, which escaped every value
-            render_template(
-                "summary/_report.html",
-                subject=subject,
-                summary=summary,
-                own=subject.id == viewer.id,
-                actions=suggested_actions(summary),
-                trend_chart=charts.trend_chart(summary.trend),
-                values_chart=charts.values_chart(summary.values),
-                managers=_managers() if summary.is_empty and viewer.is_admin else [],
-            )
+def _report(viewer: Person, subject: Person, summary: Summary) -> Markup:
+    """The page below the month navigation: it depends only on the summary,
+    whose summary it is and whether the viewer is an admin (the managers to
+    pick from). The whole page is cached around it (``cache.cached_page``)."""
+    return Markup(  # noqa: S704 - rendered by Jinja, which escaped every value
+        render_template(
+            "summary/_report.html",
+            subject=subject,
+            summary=summary,
+            own=subject.id == viewer.id,
+            actions=suggested_actions(summary),
+            trend_chart=charts.trend_chart(summary.trend),
+            values_chart=charts.values_chart(summary.values),
+            managers=_managers() if summary.is_empty and viewer.is_admin else [],
         )
-
-    return cache.cached(
-        db.session,
-        (
-            "summary report",
-            summary_key(viewer, subject, query),
-            viewer.is_admin,
-            request.script_root,
-        ),
-        render,
-        version=summary_clock(query, now),
     )
 
 
-def _this_minute() -> datetime:
-    return utcnow().replace(second=0, microsecond=0)
+def _page_clock() -> datetime | None:
+    """The page is made again when its summary is (``summary_clock``)."""
+    now = utcnow()
+    query, _ = parse_query(request.args.to_dict(), now=now)
+    return summary_clock(query, now) if query else None
 
 
 @bp.get("/manager/summary")
-@cache.cached_page(version=_this_minute)  # see summary_clock
+@cache.cached_page(version=_page_clock)
 def page() -> str:
     query, viewer, subject, now = _requested_summary()
     summary = cached_summary(viewer, subject, query, now=now)
@@ -194,7 +180,7 @@ def page() -> str:
         summary=summary,
         own=subject.id == viewer.id,
         current=Month.containing(now, org_zone()),
-        report=_report(viewer, subject, query, summary, now),
+        report=_report(viewer, subject, summary),
     )
 
 
