@@ -50,8 +50,23 @@ def counts(summary: str) -> dict[str, int]:
     return {word: int(number) for number, word in re.findall(r"(\d+) (\w+)", summary)}
 
 
+def lint() -> bool:
+    """ruff's rules from pyproject.toml (the security rules ``S`` among them)
+    and its formatter, on the whole tree; a finding fails the run."""
+    ruff = Path(PYTHON).with_name("ruff")
+    ok = True
+    for command in ([str(ruff), "check", "."], [str(ruff), "format", "--check", "."]):
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        if result.returncode != 0:
+            print(result.stdout + result.stderr, end="")
+            ok = False
+    print(f"lint (ruff check, ruff format --check): {'ok' if ok else 'FAILED'}")
+    return ok
+
+
 def main(args: list[str]) -> int:
     started = time.monotonic()
+    linted = lint()
     with throwaway_postgres() as postgres_url:
         suites = {
             "sqlite": start_suite("sqlite", None, args),
@@ -73,7 +88,7 @@ def main(args: list[str]) -> int:
                 total[key] += number
         log.unlink()
     failed = total["failed"] + total["errors"]
-    ok = all(code == 0 for code in codes.values())
+    ok = linted and all(code == 0 for code in codes.values())
     if not ok and failed == 0:
         failed = 1  # a suite that crashed or collected nothing counts as a failure
     print(f"total: {total['passed']} passed, {failed} failed")
