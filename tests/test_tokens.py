@@ -10,7 +10,13 @@ from sqlalchemy import select
 
 from kudos.audit.models import AuditEntry
 from kudos.auth.models import ApiToken
-from kudos.auth.tokens import TokenRejected, authenticate, create_token, revoke_token
+from kudos.auth.tokens import (
+    TokenExpired,
+    TokenRejected,
+    authenticate,
+    create_token,
+    revoke_token,
+)
 from kudos.db import utcnow
 from tests.conftest import sign_in
 
@@ -45,13 +51,14 @@ def test_last_use_is_written_at_most_once_a_minute(session, make):
     assert token.last_used_at == NOW + timedelta(seconds=65)
 
 
-def test_a_token_stops_working_when_it_expires(session, make):
-    _, raw = create_token(
-        session, make.person(), "bot", now=NOW, expires_at=NOW + timedelta(days=1)
-    )
+def test_a_token_stops_working_when_it_expires_to_the_second(session, make):
+    ana = make.person()
+    _, raw = create_token(session, ana, "bot", now=NOW, expires_at=NOW + timedelta(days=1))
 
-    assert authenticate(session, raw, now=NOW + timedelta(hours=23)) is not None
-    assert authenticate(session, raw, now=NOW + timedelta(days=1)) is None
+    assert authenticate(session, raw, now=NOW + timedelta(days=1, seconds=-1)) is ana
+    with pytest.raises(TokenExpired) as caught:
+        authenticate(session, raw, now=NOW + timedelta(days=1))
+    assert caught.value.expires_at == NOW + timedelta(days=1)
 
 
 def test_a_token_of_someone_deactivated_stops_working(session, make):
@@ -123,7 +130,13 @@ def test_a_token_needs_a_short_name_on_the_page_too(browser, session, signed_in,
 def test_the_page_tells_active_expired_and_revoked_tokens_apart(browser, session, signed_in):
     now = utcnow()
     create_token(session, signed_in, "works", now=now)
-    create_token(session, signed_in, "too old", now=now, expires_at=now - timedelta(days=1))
+    create_token(
+        session,
+        signed_in,
+        "too old",
+        now=now - timedelta(days=2),
+        expires_at=now - timedelta(days=1),
+    )
     token, _ = create_token(session, signed_in, "taken back", now=now)
     revoke_token(session, signed_in, token.id, now=now)
     session.commit()
@@ -132,8 +145,8 @@ def test_the_page_tells_active_expired_and_revoked_tokens_apart(browser, session
     rows = {}  # name -> (status, offers a revoke button)
     for row in re.findall(r"<tr>(.*?)</tr>", page, re.S)[1:]:
         cells = re.findall(r"<td>(.*?)</td>", row, re.S)
-        status = re.sub(r"<[^>]+>", "", cells[4]).strip()
-        rows[cells[0]] = (status, "tokens/" in cells[5] and "/revoke" in cells[5])
+        status = re.sub(r"<[^>]+>", "", cells[5]).strip()
+        rows[cells[0]] = (status, "tokens/" in cells[6] and "/revoke" in cells[6])
 
     assert rows == {
         "works": ("Active", True),
