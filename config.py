@@ -25,6 +25,9 @@ CLAIM_DEFAULTS = {
     "groups": "groups",
 }
 FALSE_WORDS = {"0", "false", "no", "off"}
+# Upper bounds that keep dates computable and sessions short-lived enough.
+MAX_SESSION_HOURS = 24 * 31
+MAX_TOKEN_DAYS = 3650
 
 
 class ConfigError(RuntimeError):
@@ -58,7 +61,7 @@ def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
         problems.append(f"{name} must be one of true/false, yes/no, on/off or 1/0, not {raw!r}")
         return default
 
-    def positive_int(name: str, default: int) -> int:
+    def positive_int(name: str, default: int, maximum: int | None = None) -> int:
         raw = environ.get(name, "").strip()
         if not raw:
             return default
@@ -68,6 +71,9 @@ def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
             value = 0
         if value < 1:
             problems.append(f"{name} must be a whole number of at least 1, not {raw!r}")
+            return default
+        if maximum is not None and value > maximum:
+            problems.append(f"{name} must be at most {maximum}, not {raw!r}")
             return default
         return value
 
@@ -101,6 +107,8 @@ def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
     if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
         problems.append(f"KUDOS_SMTP_URL must start with smtp:// or smtps://, not {smtp_url!r}")
 
+    session_hours = positive_int("KUDOS_SESSION_HOURS", 12, MAX_SESSION_HOURS)
+
     settings: dict[str, Any] = {
         "SECRET_KEY": text("KUDOS_SECRET_KEY"),
         "DATABASE_URL": text("KUDOS_DATABASE_URL") or default_database_url(instance_path),
@@ -129,8 +137,13 @@ def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         # No form or API call needs more; bigger bodies get a 413.
         "MAX_CONTENT_LENGTH": 1024 * 1024,
-        # A signed-in session lasts a working day; then the provider is asked again.
-        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        # A signed-in session lasts a working day from sign-in, however busy
+        # (see ``auth/sessions.py``); then the provider is asked again, and
+        # the admin group and profile claims are read again.
+        "SESSION_HOURS": session_hours,
+        "PERMANENT_SESSION_LIFETIME": session_hours * 3600,
+        # New API tokens expire after this many days unless "no expiry" is chosen.
+        "API_TOKEN_DAYS": positive_int("KUDOS_API_TOKEN_DAYS", 90, MAX_TOKEN_DAYS),
     }
     if problems:
         raise ConfigError(problems)

@@ -195,19 +195,34 @@ def outbox_status() -> None:
 @tokens_cli.command("create")
 @click.argument("email")
 @click.option("--name", default="Created on the command line", show_default=True)
-def tokens_create(email: str, name: str) -> None:
+@click.option(
+    "--expires-in-days",
+    type=click.IntRange(1, config.MAX_TOKEN_DAYS),
+    help="Days until the token expires (default: KUDOS_API_TOKEN_DAYS, 90 unless set).",
+)
+@click.option("--no-expiry", is_flag=True, help="A token that never expires (revoke it by hand).")
+def tokens_create(email: str, name: str, expires_in_days: int | None, no_expiry: bool) -> None:
     """Create an API token for EMAIL and print it (it is shown only once)."""
-    from kudos.auth.tokens import TokenRejected, create_token
+    from kudos.auth.tokens import TokenRejected, create_token, expiry_for
     from kudos.db import utcnow
 
+    if no_expiry and expires_in_days is not None:
+        raise click.UsageError("choose either --expires-in-days or --no-expiry, not both")
     person = _person_by_email(email)
+    now = utcnow()
+    days = None if no_expiry else expires_in_days or current_app.config["API_TOKEN_DAYS"]
     try:
-        _, raw = create_token(db.session, person, name, now=utcnow())
+        token, raw = create_token(
+            db.session, person, name, now=now, expires_at=expiry_for(days, now=now)
+        )
     except TokenRejected as rejected:
         raise click.ClickException(str(rejected)) from None
     db.session.commit()
     click.echo(raw)
-    click.echo(f"API token for {person.email}; it is shown only once.", err=True)
+    expiry = (
+        f"expires {token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expires_at else "never expires"
+    )
+    click.echo(f"API token for {person.email}; it {expiry} and is shown only once.", err=True)
 
 
 @rollups_cli.command("rebuild")

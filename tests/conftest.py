@@ -22,7 +22,8 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
 from kudos import create_app
-from kudos.db import make_engine
+from kudos.auth.sessions import SIGNED_IN_AT_KEY
+from kudos.db import make_engine, utcnow
 from kudos.migrate import alembic_config
 from tests import factories
 from tests.smtp import SmtpServer
@@ -158,6 +159,7 @@ def sign_in(client: FlaskClient, person) -> None:  # noqa: ANN001
     with client.session_transaction() as flask_session:
         flask_session["_user_id"] = person.get_id()
         flask_session["_fresh"] = True
+        flask_session[SIGNED_IN_AT_KEY] = int(utcnow().timestamp())
 
 
 @pytest.fixture

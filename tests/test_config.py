@@ -73,6 +73,37 @@ def test_daily_limit_must_be_a_positive_whole_number(limit):
         load(KUDOS_DAILY_KUDOS_LIMIT=limit)
 
 
+def test_sessions_last_12_hours_and_tokens_90_days_by_default():
+    settings = load()
+
+    assert settings["SESSION_HOURS"] == 12
+    assert settings["PERMANENT_SESSION_LIFETIME"] == 12 * 3600
+    assert settings["API_TOKEN_DAYS"] == 90
+
+
+def test_session_and_token_lifetimes_are_read():
+    settings = load(KUDOS_SESSION_HOURS="8", KUDOS_API_TOKEN_DAYS="30")
+
+    assert (settings["SESSION_HOURS"], settings["PERMANENT_SESSION_LIFETIME"]) == (8, 8 * 3600)
+    assert settings["API_TOKEN_DAYS"] == 30
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("KUDOS_SESSION_HOURS", "0"),
+        ("KUDOS_SESSION_HOURS", "1.5"),
+        ("KUDOS_SESSION_HOURS", "745"),
+        ("KUDOS_API_TOKEN_DAYS", "-1"),
+        ("KUDOS_API_TOKEN_DAYS", "never"),
+        ("KUDOS_API_TOKEN_DAYS", "3651"),
+    ],
+)
+def test_lifetimes_must_be_sensible_whole_numbers(name, value):
+    with pytest.raises(config.ConfigError, match=name):
+        load(**{name: value})
+
+
 def test_secret_key_is_required_outside_demo_and_tests(monkeypatch):
     monkeypatch.delenv("KUDOS_SECRET_KEY", raising=False)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -111,6 +112,9 @@ def test_demo_sign_in_lists_people_and_signs_in(tmp_path):
     feed = client.get("/").get_data(as_text=True)
     assert "Company feed" in feed
     assert "Priya Raman" in feed
+    # The session's lifetime runs from this sign-in (see test_session_lifetime.py).
+    with client.session_transaction() as flask_session:
+        assert abs(flask_session["kudos_signed_in_at"] - time.time()) < 60
     app.extensions["kudos.db"].kw["bind"].dispose()
 
 

@@ -228,6 +228,20 @@ def test_a_bad_row_is_reported_with_its_line(session, row, message):
     assert count(session, Person) == 0
 
 
+@pytest.mark.parametrize("column", range(6))
+@pytest.mark.parametrize("character", ["\r", "\n", "\x00", "\x1b", "\x7f"])
+def test_control_characters_are_refused_in_every_column(session, column, character):
+    fields = ["x@acme.example.com", "Ana", "Title", "Dept", "Team", "boss@acme.example.com"]
+    fields[column] = fields[column][:1] + character + fields[column][1:]
+    row = ",".join(f'"{field}"' for field in fields)
+    text = HEADER + "boss@acme.example.com,Boss,,,,\n" + row + "\n"
+
+    problems = problems_of(session, text)
+
+    assert any(p.endswith("contains control characters") for p in problems), problems
+    assert count(session, Person) == 0
+
+
 def test_an_unknown_manager_is_reported(session):
     problems = problems_of(session, HEADER + "a@acme.example.com,A,,,,ghost@acme.example.com\n")
 

@@ -8,13 +8,16 @@ the provider's sign-out.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 from sqlalchemy import select
 
 from kudos import create_app
+from kudos.audit.models import AuditEntry
 from kudos.auth.models import Identity
+from kudos.db import utcnow
 from kudos.people.models import Person
 from tests.conftest import TEST_SECRET_KEY
 from tests.oidc_provider import KUDOS_URL, ProviderBrowser, free_port, running_provider
@@ -90,7 +93,7 @@ def test_an_unverified_email_does_not_link(session, make, users, person_browser,
     response = person_browser.sign_in("ana")
 
     assert response.status_code == 403
-    assert "confirm your e-mail address" in response.get_data(as_text=True)
+    assert "confirmed your e-mail address" in response.get_data(as_text=True)
     assert session.scalars(select(Identity)).all() == []
     assert client.get("/").status_code == 302
 
@@ -328,6 +331,7 @@ def test_the_session_cookie_is_small_and_has_the_right_flags(
         "_id",
         "_permanent",
         "kudos_identity",
+        "kudos_signed_in_at",
         "csrf_token",
     }
 
@@ -370,3 +374,115 @@ def test_sign_in_starts_a_fresh_session(users, person_browser, client):
     with client.session_transaction() as flask_session:
         assert "planted_by_someone_else" not in flask_session
         assert flask_session["_user_id"].endswith(":1")
+
+
+# Accounts cannot be claimed in advance (see also test_accounts.py) ------------
+
+DIRECTORY = (
+    "email,name,title,department,team,manager_email\n"
+    "ana@acme.example.com,Ana Souza,VP Engineering,Engineering,Leadership,\n"
+    "raj@acme.example.com,Raj Patel,Engineer,Engineering,Platform,ana@acme.example.com\n"
+)
+
+
+def import_directory(runner, tmp_path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text(DIRECTORY)
+    result = runner.invoke(args=["users", "import", str(path)])
+    assert result.exit_code == 0, result.output
+
+
+def test_an_unverified_email_creates_nobody_and_says_why(session, users, person_browser, client):
+    users.update("ana", email_verified=False)
+
+    response = person_browser.sign_in("ana")
+
+    assert response.status_code == 403
+    assert "hasn&#39;t confirmed your e-mail address" in response.get_data(as_text=True)
+    assert find(session, "ana@acme.example.com") is None
+    assert session.scalars(select(Identity)).all() == []
+    assert client.get("/").status_code == 302
+
+
+def test_an_early_unverified_sign_in_gets_nothing_of_the_directory_entry(
+    session, provider, app, runner, tmp_path
+):
+    provider.set_users(
+        {"mallory": {**ANA, "email_verified": False, "name": "Mallory"}, "ana": dict(ANA)}
+    )
+    mallory = ProviderBrowser(app.test_client())
+
+    assert mallory.sign_in("mallory").status_code == 403
+    import_directory(runner, tmp_path)
+    assert ProviderBrowser(mallory.kudos).sign_in("mallory").status_code == 403
+    assert mallory.kudos.get("/").status_code == 302
+    response = ProviderBrowser(app.test_client()).sign_in("ana")
+
+    assert response.status_code == 302
+    ana = find(session, "ana@acme.example.com")
+    assert ana.name == "Ana Souza"  # never "Mallory"
+    assert [(i.subject, i.person_id) for i in session.scalars(select(Identity))] == [
+        ("ana", ana.id)
+    ]
+    assert find(session, "raj@acme.example.com").manager_id == ana.id
+
+
+def test_a_second_account_with_the_same_address_is_refused_and_audited(
+    session, provider, app, runner, tmp_path
+):
+    provider.set_users({"ana": dict(ANA), "ana-2": dict(ANA)})
+    import_directory(runner, tmp_path)
+    assert ProviderBrowser(app.test_client()).sign_in("ana").status_code == 302
+    other = ProviderBrowser(app.test_client())
+
+    response = other.sign_in("ana-2")
+
+    assert response.status_code == 403
+    assert "belongs to another account" in response.get_data(as_text=True)
+    assert other.kudos.get("/").status_code == 302
+    assert [i.subject for i in session.scalars(select(Identity))] == ["ana"]
+    refused = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "auth.refused.email_reassigned")
+    ).one()
+    assert refused.target_id == find(session, "ana@acme.example.com").id
+
+
+def test_control_characters_in_claims_are_cleaned(session, users, person_browser):
+    users.update("ana", name="Ana\r\nSouza", title="Platform\u0000Engineer\u007f")
+
+    assert person_browser.sign_in("ana").status_code == 302
+
+    ana = find(session, "ana@acme.example.com")
+    assert (ana.name, ana.title) == ("Ana Souza", "Platform Engineer")
+
+
+# Sessions have an absolute lifetime -------------------------------------------
+
+
+def test_after_twelve_hours_the_provider_is_asked_again(
+    session, make, users, person_browser, client, monkeypatch
+):
+    make.person(email="ana@acme.example.com")
+    users.update("ana", groups=["kudos-admins"])
+    start = utcnow().replace(microsecond=0)
+    clock = [start]
+    monkeypatch.setattr("kudos.auth.views.utcnow", lambda: clock[0])
+    monkeypatch.setattr("kudos.auth.sessions.utcnow", lambda: clock[0])
+    person_browser.sign_in("ana")
+    assert find(session, "ana@acme.example.com").is_admin
+    users.update("ana", groups=["staff"])  # removed from the admin group
+
+    # Busy all day: every request renews the cookie, not the lifetime.
+    for hours in (1, 6, 11):
+        clock[0] = start + timedelta(hours=hours)
+        assert client.get("/admin/").status_code == 200
+    clock[0] = start + timedelta(hours=12, seconds=-1)
+    assert client.get("/admin/").status_code == 200
+    clock[0] = start + timedelta(hours=12)
+    response = client.get("/admin/?x=1")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=%2Fadmin%2F%3Fx%3D1"
+    again = ProviderBrowser(client).sign_in("ana", next_url="/admin/?x=1")
+    assert again.headers["Location"] == "/admin/?x=1"
+    assert client.get("/admin/").status_code == 403

@@ -10,7 +10,13 @@ from sqlalchemy import select
 
 from kudos.audit.models import AuditEntry
 from kudos.auth.models import ApiToken
-from kudos.auth.tokens import TokenRejected, authenticate, create_token, revoke_token
+from kudos.auth.tokens import (
+    TokenExpired,
+    TokenRejected,
+    authenticate,
+    create_token,
+    revoke_token,
+)
 from kudos.db import utcnow
 from tests.conftest import sign_in
 
@@ -45,13 +51,14 @@ def test_last_use_is_written_at_most_once_a_minute(session, make):
     assert token.last_used_at == NOW + timedelta(seconds=65)
 
 
-def test_a_token_stops_working_when_it_expires(session, make):
-    _, raw = create_token(
-        session, make.person(), "bot", now=NOW, expires_at=NOW + timedelta(days=1)
-    )
+def test_a_token_stops_working_when_it_expires_to_the_second(session, make):
+    ana = make.person()
+    _, raw = create_token(session, ana, "bot", now=NOW, expires_at=NOW + timedelta(days=1))
 
-    assert authenticate(session, raw, now=NOW + timedelta(hours=23)) is not None
-    assert authenticate(session, raw, now=NOW + timedelta(days=1)) is None
+    assert authenticate(session, raw, now=NOW + timedelta(days=1, seconds=-1)) is ana
+    with pytest.raises(TokenExpired) as caught:
+        authenticate(session, raw, now=NOW + timedelta(days=1))
+    assert caught.value.expires_at == NOW + timedelta(days=1)
 
 
 def test_a_token_of_someone_deactivated_stops_working(session, make):
@@ -123,7 +130,13 @@ def test_a_token_needs_a_short_name_on_the_page_too(browser, session, signed_in,
 def test_the_page_tells_active_expired_and_revoked_tokens_apart(browser, session, signed_in):
     now = utcnow()
     create_token(session, signed_in, "works", now=now)
-    create_token(session, signed_in, "too old", now=now, expires_at=now - timedelta(days=1))
+    create_token(
+        session,
+        signed_in,
+        "too old",
+        now=now - timedelta(days=2),
+        expires_at=now - timedelta(days=1),
+    )
     token, _ = create_token(session, signed_in, "taken back", now=now)
     revoke_token(session, signed_in, token.id, now=now)
     session.commit()
@@ -132,8 +145,8 @@ def test_the_page_tells_active_expired_and_revoked_tokens_apart(browser, session
     rows = {}  # name -> (status, offers a revoke button)
     for row in re.findall(r"<tr>(.*?)</tr>", page, re.S)[1:]:
         cells = re.findall(r"<td>(.*?)</td>", row, re.S)
-        status = re.sub(r"<[^>]+>", "", cells[4]).strip()
-        rows[cells[0]] = (status, "tokens/" in cells[5] and "/revoke" in cells[5])
+        status = re.sub(r"<[^>]+>", "", cells[5]).strip()
+        rows[cells[0]] = (status, "tokens/" in cells[6] and "/revoke" in cells[6])
 
     assert rows == {
         "works": ("Active", True),
@@ -223,3 +236,155 @@ def test_a_person_sees_only_their_own_tokens(client, session, make):
     sign_in(client, ben)
 
     assert "ana&#39;s" not in client.get("/settings/tokens/").get_data(as_text=True)
+
+
+# Expiry --------------------------------------------------------------------------
+
+
+def test_an_expired_token_gets_a_401_that_says_so_at_the_exact_second(
+    client, session, make, monkeypatch
+):
+    ana = make.person()
+    _, raw = create_token(session, ana, "bot", now=NOW, expires_at=NOW + timedelta(days=90))
+    session.commit()
+    clock = [NOW + timedelta(days=90, seconds=-1)]
+    monkeypatch.setattr("kudos.api.views.utcnow", lambda: clock[0])
+    headers = {"Authorization": f"Bearer {raw}"}
+
+    assert client.get("/api/v1/values", headers=headers).status_code == 200
+    clock[0] = NOW + timedelta(days=90)
+    response = client.get("/api/v1/values", headers=headers)
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="kudos"'
+    error = response.get_json()["error"]
+    assert error["code"] == "token_expired"
+    assert error["message"].startswith("This API token expired on 2027-02-21 10:00 UTC.")
+    wrong = client.get("/api/v1/values", headers={"Authorization": f"Bearer {raw}x"})
+    assert wrong.status_code == 401
+    assert wrong.get_json()["error"]["code"] == "unauthorized"
+    assert "expired" not in wrong.get_json()["error"]["message"]
+
+
+def test_the_api_document_describes_both_401s(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+
+    description = document["paths"]["/kudos"]["get"]["responses"]["401"]["description"]
+    assert "token_expired" in description
+    assert "unauthorized" in description
+
+
+def created_token(session) -> ApiToken:
+    session.expire_all()
+    return session.scalars(select(ApiToken).order_by(ApiToken.id.desc())).first()
+
+
+def test_a_new_token_expires_in_90_days_unless_chosen_otherwise(browser, session, signed_in):
+    page = browser.get("/settings/tokens/").get_data(as_text=True)
+    options = re.findall(r'<option([^>]*)value="([^"]+)">([^<]+)</option>', page)
+    assert [(value, label, "selected" in attributes) for attributes, value, label in options] == [
+        ("30", "30 days", False),
+        ("90", "90 days", True),
+        ("365", "365 days", False),
+        ("never", "No expiry", False),
+    ]
+    before = utcnow()
+
+    # Without a choice (a form from before the select existed): the default.
+    response = browser.submit("/settings/tokens/", data={"name": "bot"})
+
+    token = created_token(session)
+    assert before + timedelta(days=90) <= token.expires_at <= utcnow() + timedelta(days=90)
+    assert "It expires on" in response.get_data(as_text=True)
+
+    browser.submit("/settings/tokens/", data={"name": "a year", "expires_in": "365"})
+    assert created_token(session).expires_at - created_token(session).created_at == timedelta(
+        days=365
+    )
+    browser.submit("/settings/tokens/", data={"name": "forever", "expires_in": "never"})
+    assert created_token(session).expires_at is None
+    listing = browser.get("/settings/tokens/").get_data(as_text=True)
+    cells = {
+        re.findall(r"<td>(.*?)</td>", row, re.S)[0]: re.findall(r"<td>(.*?)</td>", row, re.S)[4]
+        for row in re.findall(r"<tr>(.*?)</tr>", listing, re.S)[1:]
+    }
+    assert cells["forever"] == "never"
+    local = token.expires_at
+    assert f"{local.day} {local:%b %Y}" in cells["bot"]
+
+
+@pytest.mark.parametrize("choice", ["7", "forever", "90.5", "0"])
+def test_only_the_offered_lifetimes_are_accepted(browser, session, signed_in, choice):
+    response = browser.submit("/settings/tokens/", data={"name": "bot", "expires_in": choice})
+
+    assert response.status_code == 422
+    assert "Choose when the token expires" in response.get_data(as_text=True)
+    assert session.scalars(select(ApiToken)).all() == []
+
+
+class TestConfiguredLifetime:
+    @pytest.fixture
+    def app_overrides(self):
+        return {"API_TOKEN_DAYS": 14, "TIMEZONE": "America/Los_Angeles"}
+
+    def test_the_configured_lifetime_is_offered_first(self, browser, session, signed_in):
+        page = browser.get("/settings/tokens/").get_data(as_text=True)
+        assert re.search(r'<option selected value="14">14 days</option>', page)
+
+        response = browser.submit("/settings/tokens/", data={"name": "bot", "expires_in": "14"})
+
+        token = created_token(session)
+        assert token.expires_at - token.created_at == timedelta(days=14)
+        # Shown in the organisation's zone.
+        assert " PST." in response.get_data(as_text=True) or " PDT." in response.get_data(
+            as_text=True
+        )
+
+    def test_the_cli_uses_it_too(self, runner, session, make):
+        make.person(email="ana@acme.example.com")
+
+        runner.invoke(args=["tokens", "create", "ana@acme.example.com"])
+
+        token = created_token(session)
+        assert token.expires_at - token.created_at == timedelta(days=14)
+
+
+def test_cli_tokens_expire_in_90_days_by_default_and_say_when(runner, session, make):
+    make.person(email="ana@acme.example.com")
+
+    result = runner.invoke(args=["tokens", "create", "ana@acme.example.com"])
+
+    token = created_token(session)
+    assert result.exit_code == 0, result.output
+    assert token.expires_at - token.created_at == timedelta(days=90)
+    assert f"expires {token.expires_at:%Y-%m-%d %H:%M} UTC" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "lifetime", "said"),
+    [
+        (["--expires-in-days", "30"], timedelta(days=30), "expires "),
+        (["--no-expiry"], None, "never"),
+    ],
+)
+def test_cli_lifetime_options(runner, session, make, options, lifetime, said):
+    make.person(email="ana@acme.example.com")
+
+    result = runner.invoke(args=["tokens", "create", "ana@acme.example.com", *options])
+
+    token = created_token(session)
+    assert result.exit_code == 0, result.output
+    assert (token.expires_at - token.created_at if token.expires_at else None) == lifetime
+    assert said in result.stderr
+
+
+@pytest.mark.parametrize(
+    "options", [["--expires-in-days", "0"], ["--expires-in-days", "30", "--no-expiry"]]
+)
+def test_cli_refuses_bad_lifetimes(runner, session, make, options):
+    make.person(email="ana@acme.example.com")
+
+    result = runner.invoke(args=["tokens", "create", "ana@acme.example.com", *options])
+
+    assert result.exit_code == 2
+    assert session.scalars(select(ApiToken)).all() == []

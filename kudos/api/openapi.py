@@ -39,7 +39,11 @@ def _header(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 ERRORS = {
     "401": {
-        **_error("No token, or a wrong, revoked or expired one, or its owner is inactive"),
+        **_error(
+            "No token, or a wrong or revoked one, or its owner is inactive "
+            "(`error.code` `unauthorized`); or the token has expired "
+            "(`error.code` `token_expired`: make a new one)"
+        ),
         "headers": {"WWW-Authenticate": _header('`Bearer realm="kudos"`', {"type": "string"})},
     },
     "422": _error(

@@ -26,7 +26,7 @@ from kudos.api.schemas import (
     user_json,
     value_json,
 )
-from kudos.auth.tokens import authenticate
+from kudos.auth.tokens import TokenExpired, authenticate
 from kudos.db import utcnow, valid_ids
 from kudos.extensions import csrf, db
 from kudos.leaderboard.services import BOARDS, DEFAULT_LIMIT, Entry, standings
@@ -75,13 +75,20 @@ def token_required(view: View) -> View:
             raise ApiError(
                 401, "unauthorized", "Send a personal API token: Authorization: Bearer <token>."
             )
-        person = authenticate(db.session, raw.strip(), now=utcnow())
+        try:
+            person = authenticate(db.session, raw.strip(), now=utcnow())
+        except TokenExpired as expired:
+            raise ApiError(
+                401,
+                "token_expired",
+                f"This API token expired on {expired.expires_at:%Y-%m-%d %H:%M} UTC. "
+                "Create a new one under Settings, API tokens.",
+            ) from None
         if person is None:
             raise ApiError(
                 401,
                 "unauthorized",
-                "This API token is not valid (wrong, revoked "
-                "or expired, or its owner is no longer active).",
+                "This API token is not valid (wrong or revoked, or its owner is no longer active).",
             )
         db.session.commit()  # keeps last_used_at
         g.api_person = person

@@ -75,10 +75,18 @@ PROBLEMS = {
     ),
     "email_unverified": Problem(
         403,
-        "We couldn't confirm your e-mail address",
-        "Someone with your e-mail address is already in Kudos, but your sign-in service did "
-        "not confirm that the address is yours, so we can't connect the two. Ask your IT team "
-        "to verify your e-mail address at the sign-in service.",
+        "Your sign-in service hasn't confirmed your e-mail address",
+        "Kudos finds you by your e-mail address, so it only lets you in once your company's "
+        "sign-in service has confirmed that the address is yours. Ask your IT team to verify "
+        "your e-mail address at the sign-in service, then sign in again.",
+        can_retry=False,
+    ),
+    "email_reassigned": Problem(
+        403,
+        "This e-mail address belongs to another account",
+        "Someone else already signs in to Kudos with this e-mail address from your company's "
+        "sign-in service, so we can't connect your account to it. If the address was passed "
+        "on to you, ask your Kudos admin or IT team to sort out the old account first.",
         can_retry=False,
     ),
     "no_email": Problem(

@@ -1,9 +1,15 @@
 """Turning a validated set of OpenID Connect claims into a signed-in person.
 
 A person is found by their (issuer, subject) identity, never by e-mail alone
-once linked. A first sign-in links to the directory person with the same
-e-mail only when the provider vouches for that e-mail; otherwise a new
-person is created (when just-in-time provisioning is on) or refused.
+once linked. A first sign-in needs an e-mail address the provider vouches
+for (``email_verified``, or ``KUDOS_OIDC_TRUST_EMAIL``): an unverified
+address never creates a person nor links to one, so nobody can claim an
+address in advance and inherit the directory entry that arrives later.
+With a verified address it links to the person with that e-mail, unless
+that person already has another identity at the same issuer (the provider
+gave the address to someone else: refused, audited); an identity from
+another issuer may link (moving to a new provider). Otherwise a new person
+is created (when just-in-time provisioning is on) or refused.
 Claims then refresh the profile; the directory import stays the source of
 truth for whatever the claims do not carry.
 """
@@ -22,7 +28,7 @@ from sqlalchemy.orm import Session
 from kudos.audit.services import record
 from kudos.auth.models import Identity
 from kudos.people.models import Department, Person, Team, normalize_email
-from kudos.text import slugify
+from kudos.text import has_control_characters, slugify, without_control_characters
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +56,22 @@ class SignInRefused(Exception):
     """The provider vouched for someone Kudos will not let in. ``reason`` names
     the page to show (see ``auth/problems.py``)."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(
+        self, reason: str, detail: str = "", *, audit: Mapping[str, Any] | None = None
+    ) -> None:
         self.reason = reason
         self.detail = detail
+        # What to write to the audit log once the sign-in is rolled back
+        # (see ``record_refusal``); None for refusals not worth auditing.
+        self.audit = audit
         super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+def record_refusal(session: Session, refused: SignInRefused) -> None:
+    """Audit a refused sign-in, after its transaction was rolled back."""
+    if refused.audit is not None:
+        record(session, None, f"auth.refused.{refused.reason}", **refused.audit)
+        session.flush()
 
 
 def sign_in_with_claims(
@@ -61,15 +79,20 @@ def sign_in_with_claims(
 ) -> tuple[Person, Identity]:
     """Find or link or create the person for these claims and refresh their
     profile. Flushes; the caller commits (or rolls back on refusal)."""
-    subject = str(claims.get("sub") or "")
-    if not subject:
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
         raise SignInRefused("invalid_token", "the ID token has no subject")
+    # OpenID Connect: at most 255 ASCII characters. Not cleaned like other
+    # claims: it is the key to the account, so a strange one is refused.
+    if len(subject) > 255 or has_control_characters(subject):
+        raise SignInRefused("invalid_token", "the ID token's subject is malformed")
     email = _email(claims, settings)
+    verified = _email_is_verified(claims, settings)
     identity = session.scalar(
         select(Identity).where(Identity.issuer == settings.issuer, Identity.subject == subject)
     )
     if identity is None:
-        person = _person_for_first_sign_in(session, claims, settings, email)
+        person = _person_for_first_sign_in(session, claims, settings, email, subject)
         identity = Identity(person=person, issuer=settings.issuer, subject=subject)
         session.add(identity)
         record(
@@ -86,6 +109,7 @@ def sign_in_with_claims(
 
     _refresh_profile(session, person, claims, settings)
     identity.email = email
+    person.unverified_sign_in = not verified
     identity.last_login_at = now
     session.flush()
     return person, identity
@@ -93,30 +117,53 @@ def sign_in_with_claims(
 
 def _email(claims: Mapping[str, Any], settings: ClaimSettings) -> str | None:
     value = claims.get(settings.claims["email"])
-    if not isinstance(value, str) or "@" not in value:
+    return _address(value) if isinstance(value, str) else None
+
+
+def _address(value: str) -> str | None:
+    """A plausible e-mail address, normalised, or None. An address is a key
+    (it finds people), so one with control characters or spaces inside is
+    not cleaned into another address but ignored."""
+    address = normalize_email(value)
+    if address.count("@") != 1 or has_control_characters(address) or " " in address:
         return None
-    return normalize_email(value)
+    local, domain = address.split("@")
+    return address if local and domain and len(address) <= 320 else None
 
 
 def _email_is_verified(claims: Mapping[str, Any], settings: ClaimSettings) -> bool:
     if settings.trust_email:
         return True
-    # Some providers send the boolean as a string.
-    return claims.get("email_verified") in (True, "true", "True")
+    # Some providers send the boolean as a string; nothing else counts (1 is
+    # not True here, whatever Python's ``==`` says).
+    value = claims.get("email_verified")
+    return value is True or value in ("true", "True")
 
 
 def _person_for_first_sign_in(
-    session: Session, claims: Mapping[str, Any], settings: ClaimSettings, email: str | None
+    session: Session,
+    claims: Mapping[str, Any],
+    settings: ClaimSettings,
+    email: str | None,
+    subject: str,
 ) -> Person:
-    existing = session.scalar(select(Person).where(Person.email == email)) if email else None
-    if existing is not None:
-        if not _email_is_verified(claims, settings):
-            raise SignInRefused("email_unverified", email or "")
-        return existing
-    if not settings.auto_create:
-        raise SignInRefused("not_in_directory", email or "")
     if email is None:
         raise SignInRefused("no_email")
+    # Checked before anything else, even whether a person has this address:
+    # an unverified address must neither create a person (who would later be
+    # merged with the directory entry for that address) nor find one.
+    if not _email_is_verified(claims, settings):
+        raise SignInRefused(
+            "email_unverified",
+            f"{email}: the provider did not set email_verified "
+            "(set KUDOS_OIDC_TRUST_EMAIL=true only if it checks every address)",
+        )
+    existing = session.scalar(select(Person).where(Person.email == email))
+    if existing is not None:
+        _check_not_reassigned(session, existing, settings.issuer, subject)
+        return existing
+    if not settings.auto_create:
+        raise SignInRefused("not_in_directory", email)
     name = _text(claims, settings, "name") or email.split("@")[0]
     person = Person(email=email, name=name)
     session.add(person)
@@ -132,12 +179,40 @@ def _person_for_first_sign_in(
     return person
 
 
+def _check_not_reassigned(session: Session, person: Person, issuer: str, subject: str) -> None:
+    """A second account at the same provider with this person's address
+    means the provider gave the address to someone else (a leaver's address
+    reused, a renamed account): refused, not linked silently. An identity
+    from another issuer is the same person moving to a new provider."""
+    other = session.scalar(
+        select(Identity.subject)
+        .where(Identity.person_id == person.id, Identity.issuer == issuer)
+        .order_by(Identity.id)
+        .limit(1)
+    )
+    if other is not None:
+        raise SignInRefused(
+            "email_reassigned",
+            f"{person.email} already belongs to another account at this provider",
+            audit={
+                "target_type": "person",
+                "target_id": person.id,
+                "details": {"issuer": issuer, "subject": subject, "linked_subject": other},
+            },
+        )
+
+
 def _text(claims: Mapping[str, Any], settings: ClaimSettings, field: str) -> str | None:
+    """A profile claim as stored text. Control characters (CR, LF, NUL, DEL,
+    ...) become spaces rather than refusing the sign-in: the provider's data
+    is not the person's fault, and a stray line break in a job title must not
+    lock anyone out, but it must never reach a page, a header or a log."""
     name = settings.claims.get(field)
     value = claims.get(name) if name else None
-    if isinstance(value, str) and value.strip():
-        return value.strip()[:200]
-    return None
+    if not isinstance(value, str):
+        return None
+    value = " ".join(without_control_characters(value).split())
+    return value[:200] or None
 
 
 def _refresh_profile(
@@ -151,13 +226,23 @@ def _refresh_profile(
         person.department = _named_group(session, Department, department)
     if team := _text(claims, settings, "team"):
         person.team = _named_group(session, Team, team)
-    if manager_email := _text(claims, settings, "manager_email"):
-        _set_manager(session, person, normalize_email(manager_email))
+    manager_claim = claims.get(settings.claims["manager_email"])
+    if isinstance(manager_claim, str) and (manager_email := _address(manager_claim)):
+        _set_manager(session, person, manager_email)
     if settings.admin_group:
-        groups = claims.get(settings.claims["groups"]) or []
-        if isinstance(groups, str):
-            groups = groups.split()
-        person.admin_from_group = settings.admin_group in groups
+        person.admin_from_group = settings.admin_group in _groups(claims, settings)
+
+
+def _groups(claims: Mapping[str, Any], settings: ClaimSettings) -> list[str]:
+    """Group names as the provider sent them (a list, or one space-separated
+    string). Compared exactly, never cleaned: "kudos-admins\n" is not the
+    admin group. Anything else (a number, an object) counts as no groups."""
+    groups = claims.get(settings.claims["groups"]) or []
+    if isinstance(groups, str):
+        return groups.split()
+    if isinstance(groups, list):
+        return [group for group in groups if isinstance(group, str)]
+    return []
 
 
 def _named_group(session: Session, model: type[Department] | type[Team], name: str):  # noqa: ANN202

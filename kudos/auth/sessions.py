@@ -1,29 +1,81 @@
-"""Flask-Login wiring: the cookie holds only "person id:session version"."""
+"""Flask-Login wiring: the cookie holds only "person id:session version"
+and when the person signed in.
+
+A session has an absolute lifetime (``KUDOS_SESSION_HOURS``, 12 by default)
+counted from sign-in, however busy the person is: then they sign in at the
+provider again, which reads the admin group and profile claims again. The
+cookie's own expiry never goes past that moment either.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+from datetime import UTC, datetime, timedelta
+
+from flask import Flask, current_app, session
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask_login import login_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, undefer
 
 from kudos import cache
 from kudos.auth import access
-from kudos.db import valid_ids
+from kudos.db import utcnow, valid_ids
 from kudos.extensions import db, login_manager
 from kudos.people.models import Person
+
+SIGNED_IN_AT_KEY = "kudos_signed_in_at"
+
+
+class LifetimeSessionInterface(SecureCookieSessionInterface):
+    """Signed cookies whose expiry stops at the end of the session's lifetime,
+    even though each response renews the cookie."""
+
+    def get_expiration_time(self, app: Flask, session: SessionMixin) -> datetime | None:
+        expires = super().get_expiration_time(app, session)
+        ends = session_ends_at(session.get(SIGNED_IN_AT_KEY), app)
+        if expires is None or ends is None:
+            return expires
+        return min(expires, ends)
 
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None  # the sign-in page explains itself
+    app.session_interface = LifetimeSessionInterface()
     access.init_app(app)
+
+
+def begin_session(person: Person, *, now: datetime) -> None:
+    """Sign ``person`` in to a fresh session (the caller has cleared the old
+    one) and start the clock on its lifetime."""
+    session.permanent = True
+    login_user(person)
+    session[SIGNED_IN_AT_KEY] = int(now.timestamp())
+
+
+def session_ends_at(signed_in_at: object, app: Flask) -> datetime | None:
+    """When a session begun at ``signed_in_at`` (seconds since the epoch) ends."""
+    if not isinstance(signed_in_at, int) or isinstance(signed_in_at, bool):
+        return None
+    try:
+        begun = datetime.fromtimestamp(signed_in_at, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return begun + timedelta(hours=app.config["SESSION_HOURS"])
+
+
+def _within_lifetime(now: datetime) -> bool:
+    """A session without a sign-in time (made before Kudos kept one, or
+    forged) has none left; at its end exactly it is over."""
+    ends = session_ends_at(session.get(SIGNED_IN_AT_KEY), current_app)
+    return ends is not None and now < ends
 
 
 @login_manager.user_loader
 def load_person(session_id: str) -> Person | None:
-    """Find the signed-in person; a stale session version or a deactivated
-    person ends the session."""
+    """Find the signed-in person; a stale session version, a deactivated
+    person or a session past its lifetime ends the session."""
     person_id, _, version = session_id.partition(":")
     if not person_id.isdigit() or not version.isdigit() or not valid_ids([int(person_id)]):
         return None
@@ -36,6 +88,8 @@ def load_person(session_id: str) -> Person | None:
     # stays as it was read, for the next request.
     person = db.session.merge(snapshot, load=False)
     if not person.active or person.session_version != int(version):
+        return None
+    if not _within_lifetime(utcnow()):
         return None
     return person
 

@@ -3,12 +3,17 @@
 A token looks like ``kudos_<random>``; its SHA-256 is stored, so a copy of
 the database does not give anyone API access. The first characters are kept
 as a prefix so people can tell their tokens apart.
+
+Tokens expire (``KUDOS_API_TOKEN_DAYS``, 90 days by default; "no expiry" is
+an explicit choice) and are revoked for good when their owner is
+deactivated: reactivating the person does not bring a token back.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -16,12 +21,31 @@ from sqlalchemy.orm import Session, joinedload
 
 from kudos.audit.services import record
 from kudos.auth.models import ApiToken
+from kudos.people.events import on_deactivation
 from kudos.people.models import Person
 
 TOKEN_PREFIX = "kudos_"  # noqa: S105 - a label, not a secret
 NAME_MAX_LENGTH = 100
 # Writing last_used_at on every call would turn each read into a write.
 LAST_USED_PRECISION = timedelta(minutes=1)
+# Lifetimes offered on the tokens page, besides the configured default and
+# "no expiry"; the longest anyone may ask for (also on the command line).
+LIFETIME_CHOICES = (30, 90, 365)
+MAX_LIFETIME_DAYS = 3650
+
+
+def expiry_for(days: int | None, *, now: datetime) -> datetime | None:
+    """When a token made ``now`` for ``days`` days expires (None: never)."""
+    return None if days is None else now + timedelta(days=days)
+
+
+class TokenExpired(Exception):
+    """A real token whose time is up: told apart from a wrong one, so its
+    owner knows to make a new one rather than to look for a typo."""
+
+    def __init__(self, expires_at: datetime) -> None:
+        self.expires_at = expires_at
+        super().__init__(f"expired at {expires_at.isoformat()}")
 
 
 class TokenRejected(Exception):
@@ -44,6 +68,8 @@ def create_token(
 ) -> tuple[ApiToken, str]:
     """A new token for ``person``; returns the model and the plaintext, which
     is shown once and never stored. Flushes."""
+    if not person.active:
+        raise TokenRejected({"person": f"{person.email} is deactivated."})
     name = (name or "").strip()
     if not name:
         raise TokenRejected({"name": "Give the token a name, e.g. the script that uses it."})
@@ -66,14 +92,19 @@ def create_token(
         "token.created",
         target_type="api_token",
         target_id=token.id,
-        details={"name": name},
+        details={
+            "name": name,
+            "expires_at": expires_at.isoformat(timespec="seconds") if expires_at else None,
+        },
     )
     return token, raw
 
 
 def authenticate(session: Session, raw: str, *, now: datetime) -> Person | None:
-    """The active person a token belongs to, or None for a wrong, revoked or
-    expired token. Looking up by hash compares no secrets in Python."""
+    """The active person a token belongs to, or None for a wrong or revoked
+    token or an inactive owner; ``TokenExpired`` from the moment it expires
+    (``expires_at == now`` is expired). Looking up by hash compares no
+    secrets in Python."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     token = session.scalar(
@@ -84,7 +115,7 @@ def authenticate(session: Session, raw: str, *, now: datetime) -> Person | None:
     if token is None or token.revoked_at is not None:
         return None
     if token.expires_at is not None and token.expires_at <= now:
-        return None
+        raise TokenExpired(token.expires_at)
     if not token.person.active:
         return None
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
@@ -113,3 +144,32 @@ def revoke_token(session: Session, person: Person, token_id: int, *, now: dateti
         record(session, person, "token.revoked", target_type="api_token", target_id=token.id)
         session.flush()
     return True
+
+
+@on_deactivation
+def revoke_tokens_of_deactivated(
+    session: Session, person_ids: Sequence[int], *, actor: Person | None, now: datetime
+) -> None:
+    """Deactivation revokes every token for good (each audited), so that a
+    reactivation does not bring them back."""
+    ids = list(person_ids)
+    tokens = [
+        token
+        for start in range(0, len(ids), 500)  # bounded IN lists
+        for token in session.scalars(
+            select(ApiToken).where(
+                ApiToken.person_id.in_(ids[start : start + 500]), ApiToken.revoked_at.is_(None)
+            )
+        )
+    ]
+    for token in tokens:
+        token.revoked_at = now
+        record(
+            session,
+            actor,
+            "token.revoked",
+            target_type="api_token",
+            target_id=token.id,
+            details={"reason": "owner deactivated", "person_id": token.person_id},
+        )
+    session.flush()

@@ -22,7 +22,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
@@ -31,7 +31,13 @@ from kudos.auth.access import login_exempt
 from kudos.auth.models import Identity
 from kudos.auth.problems import problem_page
 from kudos.auth.redirects import is_local_path, safe_next_url
-from kudos.auth.services import ClaimSettings, SignInRefused, sign_in_with_claims
+from kudos.auth.services import (
+    ClaimSettings,
+    SignInRefused,
+    record_refusal,
+    sign_in_with_claims,
+)
+from kudos.auth.sessions import begin_session
 from kudos.db import utcnow
 from kudos.extensions import db
 from kudos.urls import external_url
@@ -110,14 +116,15 @@ def callback() -> Response | tuple[str, int]:
         person, identity = sign_in_with_claims(db.session, claims, settings, now=utcnow())
     except SignInRefused as refused:
         db.session.rollback()
+        record_refusal(db.session, refused)
+        db.session.commit()
         return problem_page(refused.reason, refused.detail)
     identity.id_token = token.get("id_token")
     db.session.commit()
 
     next_url = session.pop(NEXT_KEY, None)
     session.clear()  # a fresh session: nothing from before sign-in survives
-    session.permanent = True
-    login_user(person)
+    begin_session(person, now=utcnow())
     session[IDENTITY_KEY] = identity.id
     return redirect(next_url if next_url and is_local_path(next_url) else "/")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, session
-from flask_login import login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -12,6 +11,8 @@ from wtforms.validators import DataRequired
 
 from kudos.auth.access import login_exempt
 from kudos.auth.redirects import safe_next_url
+from kudos.auth.sessions import begin_session
+from kudos.db import utcnow
 from kudos.demo.data import demo_people
 from kudos.extensions import db
 from kudos.people.models import Person
@@ -40,7 +41,7 @@ def sign_in() -> str | Response:
         if person is None or not person.active:
             abort(404)
         session.clear()  # a fresh session: no fixation
-        login_user(person)
+        begin_session(person, now=utcnow())
         flash(f"Signed in as {person.name} (demo).", "success")
         return redirect(safe_next_url())
     people = demo_people(db.session)

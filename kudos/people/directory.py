@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from kudos.audit.services import record
 from kudos.db import utcnow
-from kudos.leaderboard import rollups
 from kudos.people.models import Department, Person, Team, normalize_email
-from kudos.text import slugify
+from kudos.people.services import deactivate_people, reactivate_people
+from kudos.text import has_control_characters, slugify
 
 COLUMNS = ("email", "name", "title", "department", "team", "manager_email")
 MAX_LENGTHS = {"email": 320, "name": 200, "title": 200, "department": 120, "team": 120}
@@ -100,6 +99,7 @@ def import_directory(
     if any row is bad. Flushes; the caller commits."""
     rows = parse(data)
     existing = {person.email: person for person in session.scalars(select(Person))}
+    _refuse_unconfirmed_accounts(rows, existing)
     managers = _resolve_managers(rows, existing)
 
     report = ImportReport()
@@ -133,6 +133,7 @@ def import_directory(
 
     ids = dict(session.execute(select(Person.email, Person.id)).all())
     changes: list[dict[str, Any]] = []
+    reactivated: list[int] = []
     for row in rows:
         wanted = {
             "name": row.name,
@@ -150,32 +151,28 @@ def import_directory(
                 )
             continue
         differing = {key: value for key, value in wanted.items() if getattr(current, key) != value}
+        if differing.pop("active", None) is not None:
+            reactivated.append(current.id)
         if differing:
             changes.append({"id": current.id, **differing, "updated_at": now})
+        if differing or reactivated[-1:] == [current.id]:
             report.updated += 1
         else:
             report.unchanged += 1
-    # Leaderboards count only active people: their partners' scores change.
-    activity_changed = [change["id"] for change in changes if "active" in change]
     # Grouped by the set of columns changed, so each group is one executemany.
     for group in _group_by_keys(changes):
         session.execute(update(Person), group)
-
+    # Through the people services, as every other path: deactivation ends
+    # sessions and revokes API tokens, reactivation gives back neither.
+    reactivate_people(session, reactivated, actor=actor, now=now)
     if deactivate_missing:
         listed = {row.email for row in rows}
         missing = [
             person.id for email, person in existing.items() if email not in listed and person.active
         ]
-        if missing:
-            session.execute(
-                update(Person),
-                [{"id": person_id, "active": False, "updated_at": now} for person_id in missing],
-            )
-        report.deactivated = len(missing)
-        activity_changed += missing
+        report.deactivated = len(deactivate_people(session, missing, actor=actor, now=now))
 
     session.expire_all()
-    rollups.people_changed(session, activity_changed)
     record(session, actor, "directory.import", details=report.as_dict())
     session.flush()
     return report
@@ -286,7 +283,7 @@ def _check_row(line: int, values: dict[str, str]) -> tuple[Row | None, list[Prob
     for column, limit in MAX_LENGTHS.items():
         if len(values[column]) > limit:
             problems.append(Problem(line, f"{column} is longer than {limit} characters"))
-    if any(_has_control_characters(value) for value in values.values()):
+    if any(has_control_characters(value) for value in values.values()):
         problems.append(Problem(line, "contains control characters"))
     if values["department"] and not slugify(values["department"]):
         problems.append(
@@ -309,11 +306,26 @@ def _check_row(line: int, values: dict[str, str]) -> tuple[Row | None, list[Prob
     ), []
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _has_control_characters(value: str) -> bool:
-    return bool(_CONTROL.search(value))
+def _refuse_unconfirmed_accounts(rows: list[Row], existing: dict[str, Person]) -> None:
+    """Defence in depth: never give a directory entry (its reports, its
+    manager's summary) to an account whose last sign-in came with an e-mail
+    address the identity provider had not confirmed. Sign-in no longer
+    creates such accounts, but one made by an older version, or one whose
+    provider stopped confirming the address, may still exist. The whole
+    file is refused, like any bad row, so an admin looks before anything
+    changes."""
+    problems = [
+        Problem(
+            row.line,
+            f"{row.email} belongs to an account whose sign-in service has not confirmed that "
+            "address, so it is not merged with the directory; have IT confirm the address and "
+            "the person sign in again, or leave the row out",
+        )
+        for row in rows
+        if (person := existing.get(row.email)) is not None and person.unverified_sign_in
+    ]
+    if problems:
+        raise DirectoryImportError(problems)
 
 
 def _resolve_managers(rows: list[Row], existing: dict[str, Person]) -> dict[str, str | None]:

@@ -96,6 +96,10 @@ class Person(UserMixin, Base):
     admin_from_group: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # ``active`` rather than ``is_active``: Flask-Login's UserMixin owns that name.
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The last sign-in came with an e-mail address the identity provider had
+    # not confirmed (written by ``auth.services``): the directory import will
+    # not take this person over, since the address may not be theirs.
+    unverified_sign_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Bumped to end every open session of this person (sign out everywhere,
     # deactivation); the session cookie carries the version it was made with.
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

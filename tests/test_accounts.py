@@ -1,0 +1,258 @@
+"""Who may become whom: sign-in claims against the directory, in every order
+an attacker would try (the service; ``test_sso.py`` does it through the
+real provider), and claims cleaned of control characters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+import config
+from kudos.audit.models import AuditEntry
+from kudos.auth.models import Identity
+from kudos.auth.services import (
+    ClaimSettings,
+    SignInRefused,
+    record_refusal,
+    sign_in_with_claims,
+)
+from kudos.people.directory import DirectoryImportError, import_directory
+from kudos.people.models import Person
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+ISSUER = "https://login.acme.example.com"
+NEW_ISSUER = "https://id.acme.example.com"
+VP = "vera@acme.example.com"
+HEADER = "email,name,title,department,team,manager_email\n"
+# The real VP arrives by the directory import, with reports.
+DIRECTORY = HEADER + (
+    f"{VP},Vera Price,VP Sales,Sales,Sales Leadership,\n"
+    f"rep@acme.example.com,Raj Patel,Account Executive,Sales,Field Sales,{VP}\n"
+)
+
+
+def settings(**changes: object) -> ClaimSettings:
+    values = {
+        "issuer": ISSUER,
+        "auto_create": True,
+        "trust_email": False,
+        "admin_group": "kudos-admins",
+        "claims": config.CLAIM_DEFAULTS,
+        **changes,
+    }
+    return ClaimSettings(**values)
+
+
+def claims(subject: str, **changes: object) -> dict[str, object]:
+    values = {"sub": subject, "email": VP, "email_verified": True, "name": "Vera Price"}
+    values.update(changes)
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def sign_in(session, subject: str, *, using: ClaimSettings | None = None, **changes: object):
+    """Sign in as the callback does: commit, or roll back and audit the refusal."""
+    try:
+        person, _ = sign_in_with_claims(
+            session, claims(subject, **changes), using or settings(), now=NOW
+        )
+    except SignInRefused as refused:
+        session.rollback()
+        record_refusal(session, refused)
+        session.commit()
+        return refused.reason
+    session.commit()
+    return person
+
+
+def directory_import(session, text: str = DIRECTORY) -> None:
+    import_directory(session, text.encode())
+    session.commit()
+
+
+def people_with(session, email: str) -> list[Person]:
+    session.expire_all()
+    return list(session.scalars(select(Person).where(Person.email == email)))
+
+
+def identities(session) -> list[tuple[str, str, str]]:
+    rows = session.execute(
+        select(Identity.issuer, Identity.subject, Person.email).join(Person).order_by(Identity.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+# An unverified address never makes nor finds a person ------------------------
+
+
+@pytest.mark.parametrize("verified", [None, False, "false", "yes", 1])
+def test_an_unverified_address_creates_nobody(session, verified):
+    assert sign_in(session, "attacker", email_verified=verified) == "email_unverified"
+
+    assert people_with(session, VP) == []
+    assert identities(session) == []
+
+
+def test_the_operator_may_trust_every_address_the_provider_sends(session):
+    person = sign_in(session, "vera", using=settings(trust_email=True), email_verified=None)
+
+    assert person.email == VP
+    assert not person.unverified_sign_in
+    assert identities(session) == [(ISSUER, "vera", VP)]
+
+
+def test_sign_in_first_then_import_then_the_real_person(session):
+    assert sign_in(session, "attacker", email_verified=False) == "email_unverified"
+    directory_import(session)
+    (vp,) = people_with(session, VP)
+    assert sign_in(session, "attacker", email_verified=False) == "email_unverified"
+
+    assert sign_in(session, "vera") == vp
+
+    assert identities(session) == [(ISSUER, "vera", VP)]
+    assert people_with(session, "rep@acme.example.com")[0].manager_id == vp.id
+
+
+def test_import_first_then_an_unverified_sign_in(session):
+    directory_import(session)
+
+    assert sign_in(session, "attacker", email_verified=False) == "email_unverified"
+
+    assert identities(session) == []
+    assert sign_in(session, "vera").email == VP
+
+
+def test_a_second_account_at_the_same_provider_cannot_take_an_address(session):
+    directory_import(session)
+    vp = sign_in(session, "vera")
+
+    assert sign_in(session, "someone-else") == "email_reassigned"
+
+    assert identities(session) == [(ISSUER, "vera", VP)]
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "auth.refused.email_reassigned")
+    ).one()
+    assert (entry.target_type, entry.target_id) == ("person", vp.id)
+    assert entry.details == {"issuer": ISSUER, "subject": "someone-else", "linked_subject": "vera"}
+    # The first account still signs in.
+    assert sign_in(session, "vera") == vp
+
+
+def test_an_account_at_another_provider_links_when_it_confirms_the_address(session):
+    vp = sign_in(session, "vera")
+
+    moved = sign_in(session, "vera-at-new-idp", using=settings(issuer=NEW_ISSUER))
+
+    assert moved == vp
+    assert identities(session) == [(ISSUER, "vera", VP), (NEW_ISSUER, "vera-at-new-idp", VP)]
+    # ... but not when it does not.
+    assert (
+        sign_in(session, "other", using=settings(issuer="https://x.example"), email_verified=False)
+        == "email_unverified"
+    )
+
+
+# Defence in depth: the import does not take over an unconfirmed account -------
+
+
+def test_the_import_refuses_a_person_whose_last_sign_in_was_unconfirmed(session, make):
+    # An account made by an older version from an unverified address, whose
+    # owner signs in again with the same unconfirmed address.
+    legacy = make.person(email=VP, name="Not Vera")
+    session.add(Identity(person=legacy, issuer=ISSUER, subject="attacker"))
+    session.commit()
+    assert sign_in(session, "attacker", email_verified=False) == legacy
+
+    with pytest.raises(DirectoryImportError) as caught:
+        import_directory(session, DIRECTORY.encode())
+    session.rollback()
+
+    assert [str(problem) for problem in caught.value.problems] == [
+        f"line 2: {VP} belongs to an account whose sign-in service has not confirmed that "
+        "address, so it is not merged with the directory; have IT confirm the address and the "
+        "person sign in again, or leave the row out"
+    ]
+    assert people_with(session, VP)[0].title is None
+    assert people_with(session, "rep@acme.example.com") == []
+
+
+def test_a_confirmed_sign_in_clears_the_mark(session, make):
+    person = make.person(email=VP)
+    session.add(Identity(person=person, issuer=ISSUER, subject="vera"))
+    session.commit()
+    sign_in(session, "vera", email_verified=False)
+    assert people_with(session, VP)[0].unverified_sign_in
+
+    sign_in(session, "vera")
+    directory_import(session)
+
+    assert not people_with(session, VP)[0].unverified_sign_in
+    assert people_with(session, VP)[0].title == "VP Sales"
+
+
+# Claims are data -------------------------------------------------------------
+
+
+def test_control_characters_in_profile_claims_become_spaces(session, make):
+    boss = make.person(email="boss@acme.example.com")
+
+    person = sign_in(
+        session,
+        "vera",
+        name="Vera\r\nBcc: all@acme.example.com\x00",
+        title="VP\x7fSales\t",
+        department="Sa\x1bles",
+        team="Lead\nership",
+        manager_email="boss@acme.example.com",
+    )
+
+    session.refresh(person)
+    assert person.name == "Vera Bcc: all@acme.example.com"
+    assert person.title == "VP Sales"
+    assert (person.department.name, person.team.name) == ("Sa les", "Lead ership")
+    assert person.manager_id == boss.id
+
+
+@pytest.mark.parametrize(
+    "manager", ["boss@acme.example.com\r\nBcc: x@evil.example", "boss\x00@acme.example.com"]
+)
+def test_a_manager_address_with_control_characters_is_ignored(session, make, manager):
+    make.person(email="boss@acme.example.com")
+
+    person = sign_in(session, "vera", manager_email=manager)
+
+    assert person.manager_id is None
+
+
+@pytest.mark.parametrize(
+    "email", [f"{VP}\r\nBcc: x@evil.example", "vera\x00@acme.example.com", "ve ra@acme.example.com"]
+)
+def test_an_address_with_control_characters_is_no_address(session, email):
+    assert sign_in(session, "vera", email=email) == "no_email"
+
+    assert session.scalar(select(func.count()).select_from(Person)) == 0
+
+
+@pytest.mark.parametrize("subject", ["vera\nroot", "vera\x00", "x" * 256])
+def test_a_malformed_subject_is_refused(session, subject):
+    assert sign_in(session, subject) == "invalid_token"
+
+    assert identities(session) == []
+
+
+@pytest.mark.parametrize(
+    ("groups", "admin"),
+    [
+        (["staff", "kudos-admins"], True),
+        ("staff kudos-admins", True),
+        (["kudos-admins\x00"], False),
+        ([42, {"name": "kudos-admins"}], False),
+        (42, False),
+        ({"kudos-admins": True}, False),
+    ],
+)
+def test_group_claims_of_any_shape_never_break_sign_in(session, groups, admin):
+    person = sign_in(session, "vera", groups=groups)
+
+    assert person.is_admin is admin
