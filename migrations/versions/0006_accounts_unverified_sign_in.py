@@ -7,7 +7,7 @@ The directory import refuses to take over such a person (see
 ``kudos/people/directory.py``). False for everyone before this revision:
 not known.
 
-Revision ID: accounts_0006
+Revision ID: 0006
 Revises: 0005
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "accounts_0006"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
