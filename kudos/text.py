@@ -11,3 +11,16 @@ def slugify(text: str, max_length: int = 120) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug[:max_length].rstrip("-")
+
+
+# Control characters (Unicode category Cc) and the line and paragraph
+# separators: everything Python's str.splitlines() or a mail or log reader
+# could take for the end of a line.
+LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def one_line(text: str) -> str:
+    """``text`` fit for one header or log line: each run of control
+    characters or line breaks (CR, LF, but also U+2028, U+0085, ...)
+    becomes one space, so nothing can start a new line."""
+    return LINE_BREAKING.sub(" ", text)
