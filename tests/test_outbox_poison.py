@@ -45,9 +45,7 @@ def delivered_to(smtp) -> list[str]:
     return [message["To"] for message in smtp.inbox.messages]
 
 
-@pytest.mark.parametrize(
-    "line_break", ["\r\n", "\n", "\r", "\u2028", "\x85", "\x0b", "\x1c", "\x00"]
-)
+@pytest.mark.parametrize("line_break", ["\r\n", "\n", "\r", "\u2028", "\x85", "\x0b", "\x1c"])
 def test_a_line_break_in_a_header_is_cleaned_when_building_and_adds_no_header(
     session, smtp, line_break
 ):
