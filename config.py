@@ -152,11 +152,20 @@ def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
 
 def check(settings: Mapping[str, Any]) -> None:
     """Refuse settings that are only acceptable in the demo or the tests."""
-    relaxed = settings.get("TESTING") or settings.get("DEMO")
-    if not relaxed and not settings.get("SECRET_KEY"):
-        raise ConfigError(
-            [
-                "KUDOS_SECRET_KEY is required: set it to a long random string, for example "
-                "the output of `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
-            ]
+    if settings.get("TESTING") or settings.get("DEMO"):
+        return
+    problems = []
+    if not settings.get("SECRET_KEY"):
+        problems.append(
+            "KUDOS_SECRET_KEY is required: set it to a long random string, for example "
+            "the output of `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
         )
+    if not settings.get("BASE_URL"):
+        # Without it, links would have to come from the Host header, which
+        # the client chooses: an attacker's site in colleagues' e-mails.
+        problems.append(
+            "KUDOS_BASE_URL is required: set it to the address people use, "
+            "such as https://kudos.example.com"
+        )
+    if problems:
+        raise ConfigError(problems)

@@ -78,13 +78,16 @@ def page_against_bare(
     the person ``viewer_session`` ("id:version"), both under gunicorn."""
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
+    kudos_port, bare_port = free_port(), free_port()
+    base_url = f"http://127.0.0.1:{kudos_port}"
     env = {
         **os.environ,
         "KUDOS_DATABASE_URL": database_url,
         "KUDOS_SECRET_KEY": SECRET,
+        "KUDOS_BASE_URL": base_url,
         "KUDOS_COOKIE_SECURE": "false",
     }
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": SECRET})
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": SECRET, "BASE_URL": base_url})
     with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"}):
         # What sign-in stores: Flask-Login's fingerprint of the client (wrk
         # sends no User-Agent), so the session is not rewritten each request.
@@ -92,7 +95,6 @@ def page_against_bare(
     cookie = app.session_interface.get_signing_serializer(app).dumps(
         {"_user_id": viewer_session, "_fresh": True, "_id": identifier}
     )
-    kudos_port, bare_port = free_port(), free_port()
     servers = [serve("wsgi:app", kudos_port, env), serve("bench.bare_app:app", bare_port, env)]
     try:
         page = f"http://127.0.0.1:{kudos_port}{path}"

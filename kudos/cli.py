@@ -252,6 +252,7 @@ def summaries_send(month_text: str | None) -> None:
     from kudos.db import utcnow
     from kudos.summary.digest import send_digests
     from kudos.timeutil import Month
+    from kudos.urls import base_url
 
     if not current_app.config.get("SMTP_URL"):
         raise click.ClickException("e-mail is off: set KUDOS_SMTP_URL to send summaries")
@@ -261,10 +262,8 @@ def summaries_send(month_text: str | None) -> None:
         month = Month.parse(month_text) if month_text else Month.containing(now, zone).previous()
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--month") from None
-    # Links in e-mails are built like a request's, from KUDOS_BASE_URL.
-    with current_app.test_request_context(
-        "/", base_url=current_app.config.get("BASE_URL") or "http://localhost"
-    ):
+    # Templates need a request context; every link in them comes from KUDOS_BASE_URL.
+    with current_app.test_request_context("/", base_url=base_url()):
         report = send_digests(db.session, month, now=now, zone=zone)
     db.session.commit()
     click.echo(f"Summaries for {month}: {report}")

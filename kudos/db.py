@@ -130,12 +130,31 @@ def _ping_after_idle(engine: Engine) -> None:
             raise
 
 
-def _configure_sqlite(engine: Engine) -> None:
-    """Turn on foreign keys and let SQLAlchemy own transactions on SQLite.
+# How long a SQLite connection waits for another's write to finish before
+# giving up (then the request gets a 503). Writes take milliseconds; this is
+# room for a burst of a few hundred of them.
+SQLITE_BUSY_TIMEOUT_MS = 15_000
 
-    pysqlite starts transactions lazily and breaks SAVEPOINT; this is the
-    documented SQLAlchemy recipe that makes nested transactions work, which
-    the test isolation and the all-or-nothing directory import rely on.
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Foreign keys on, WAL, and transactions that take the write lock first.
+
+    pysqlite starts transactions lazily and breaks SAVEPOINT; SQLAlchemy's
+    documented recipe (``isolation_level = None`` and our own BEGIN) makes
+    nested transactions work, which the test isolation and the all-or-
+    nothing directory import rely on.
+
+    SQLite allows one writer at a time. A transaction that reads first and
+    writes later (the daily limit is counted before the kudos is added; a
+    page view acknowledges a celebration) cannot wait for the lock: SQLite
+    refuses it at once with "database is locked", because waiting could
+    deadlock. ``BEGIN IMMEDIATE`` takes the write lock at the start, so
+    concurrent requests queue on the busy timeout instead of failing, and
+    read-then-write rules such as the daily limit hold. WAL lets
+    connections outside a transaction (the page cache's token) read while
+    one writes, and with ``synchronous=NORMAL`` a commit costs no fsync.
+    The price: one request at a time works in the database. That is plenty
+    for a small team; larger ones use PostgreSQL.
     """
 
     @event.listens_for(engine, "connect")
@@ -143,12 +162,14 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:

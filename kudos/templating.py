@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, request, url_for
 from flask_login import current_user
@@ -12,6 +13,9 @@ from kudos import timeutil
 from kudos.db import utcnow
 from kudos.extensions import db
 from kudos.preferences.celebrations import take_pending
+
+# Left as they are in a query string, as url_for leaves them.
+URL_SAFE = "!$'()*,/:;?@"
 
 
 def local_datetime(moment: datetime) -> str:
@@ -34,11 +38,18 @@ def iso(moment: datetime) -> str:
 
 
 def this_page(**changes: str | None) -> str:
-    """The current page's URL with some query arguments changed (None removes)."""
+    """The current page's URL with some query arguments changed (None removes).
+
+    The query string is added here, not by ``url_for``: a query argument named
+    like a view argument or like ``_external``, ``_anchor``, ``_method`` or
+    ``_scheme`` would otherwise change how the URL is built, or fail (a 500)."""
     args = request.args.to_dict()
     args.update(changes)
-    args = {name: value for name, value in args.items() if value is not None}
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    query = urlencode(
+        [(name, value) for name, value in args.items() if value is not None], safe=URL_SAFE
+    )
+    path = url_for(request.endpoint, **(request.view_args or {}))
+    return f"{path}?{query}" if query else path
 
 
 def pending_celebration() -> object:

@@ -23,6 +23,15 @@ def has_control_characters(text: str) -> bool:
     return bool(CONTROL_CHARACTERS.search(text))
 
 
-def without_control_characters(text: str) -> str:
-    """Each run of control characters becomes one space: "Ana\\r\\nSouza" is "Ana Souza"."""
-    return CONTROL_CHARACTERS.sub(" ", text)
+# Control characters (Unicode category Cc) and the line and paragraph
+# separators: everything Python's str.splitlines() or a mail or log reader
+# could take for the end of a line.
+LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def one_line(text: str) -> str:
+    """``text`` fit for one header or log line: each run of control
+    characters or line breaks (CR, LF, but also U+2028, U+0085, ...)
+    becomes one space, so nothing can start a new line."""
+    return LINE_BREAKING.sub(" ", text)
+

@@ -13,7 +13,10 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
+MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
+# Months people can ask for. The last is 9998-12 because a month's end is the
+# first day of the next one, and Python's dates stop at year 9999.
+FIRST_YEAR, LAST_YEAR = 1970, 9998
 
 
 def org_zone() -> ZoneInfo:
@@ -37,8 +40,15 @@ class Month:
     def parse(cls, text: str) -> Month:
         """``YYYY-MM`` to a Month; ``ValueError`` with a readable message otherwise."""
         match = MONTH_PATTERN.match(text.strip())
-        if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1970:
-            raise ValueError(f"{text!r} is not a month; use the form YYYY-MM, e.g. 2026-03")
+        if (
+            not match
+            or not 1 <= int(match.group(2)) <= 12
+            or not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR
+        ):
+            raise ValueError(
+                f"{text!r} is not a month; use the form YYYY-MM, e.g. 2026-03, "
+                f"with a year from {FIRST_YEAR} to {LAST_YEAR}"
+            )
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod

@@ -274,7 +274,7 @@ def test_sending_kudos(api, session, me, colleague):
 
     assert response.status_code == 201
     body = response.json
-    assert response.headers["Location"] == f"/api/v1/kudos/{body['id']}"
+    assert response.headers["Location"] == f"http://localhost/api/v1/kudos/{body['id']}"
     assert body["sender"]["id"] == me.id
     assert [person["id"] for person in body["recipients"]] == [colleague.id]
     assert [value["slug"] for value in body["values"]] == ["responsive", "mentor"]

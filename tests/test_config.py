@@ -111,8 +111,22 @@ def test_secret_key_is_required_outside_demo_and_tests(monkeypatch):
         create_app({"DATABASE_URL": "sqlite://"})
 
 
-def test_secret_key_is_not_required_in_tests_or_demo(monkeypatch):
+def test_base_url_is_required_outside_demo_and_tests_and_listed_with_the_others(monkeypatch):
     monkeypatch.delenv("KUDOS_SECRET_KEY", raising=False)
+    monkeypatch.delenv("KUDOS_BASE_URL", raising=False)
+
+    with pytest.raises(config.ConfigError) as refused:
+        create_app({"DATABASE_URL": "sqlite://"})
+
+    assert [problem.split(" ")[0] for problem in refused.value.problems] == [
+        "KUDOS_SECRET_KEY",
+        "KUDOS_BASE_URL",
+    ]
+
+
+def test_secret_key_and_base_url_are_not_required_in_tests_or_demo(monkeypatch):
+    monkeypatch.delenv("KUDOS_SECRET_KEY", raising=False)
+    monkeypatch.delenv("KUDOS_BASE_URL", raising=False)
 
     assert create_app({"TESTING": True, "DATABASE_URL": "sqlite://"}).testing
     assert create_app({"DEMO": True, "DATABASE_URL": "sqlite://"}).config["DEMO"]
@@ -120,6 +134,7 @@ def test_secret_key_is_not_required_in_tests_or_demo(monkeypatch):
 
 def test_the_factory_reads_the_environment(monkeypatch):
     monkeypatch.setenv("KUDOS_SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("KUDOS_BASE_URL", "https://kudos.example.com")
     monkeypatch.setenv("KUDOS_TIMEZONE", "America/New_York")
 
     app = create_app({"DATABASE_URL": "sqlite://"})
@@ -139,6 +154,7 @@ def test_the_factory_touches_no_database(tmp_path):
 
 def test_demo_sign_in_cannot_be_enabled_from_the_environment(monkeypatch):
     monkeypatch.setenv("KUDOS_SECRET_KEY", "x")
+    monkeypatch.setenv("KUDOS_BASE_URL", "https://kudos.example.com")
     monkeypatch.setenv("KUDOS_DEMO", "1")
     monkeypatch.setenv("DEMO", "1")
     monkeypatch.setenv("FLASK_DEMO", "1")

@@ -243,7 +243,9 @@ def test_a_server_on_its_own_connections_sees_each_committed_change(database_url
     engine = make_engine(database_url)
     email = f"own-engine-{secrets.token_hex(4)}@acme.example.com"
     try:
-        with Session(engine) as writer:
+        # Not expired on commit: reading it again would open a transaction,
+        # and on SQLite every transaction takes the write lock first.
+        with Session(engine, expire_on_commit=False) as writer:
             person = Person(name="Olive Own", email=email, onboarding_postponed_at=utcnow())
             writer.add(person)
             writer.commit()

@@ -35,11 +35,20 @@ def test_a_moment_near_midnight_belongs_to_the_local_month():
 
 
 @pytest.mark.parametrize(
-    "text", ["2026-13", "2026-00", "26-01", "2026/01", "", "abcd-ef", "0999-01"]
+    "text",
+    ["2026-13", "2026-00", "26-01", "2026/01", "", "abcd-ef", "0999-01", "1969-12", "9999-01"]
+    + ["9999-12", "\u0662\u0660\u0662\u0666-03"],  # Arabic-Indic digits
 )
 def test_bad_months_are_refused_with_a_readable_message(text):
     with pytest.raises(ValueError, match="use the form YYYY-MM"):
         Month.parse(text)
+
+
+def test_the_first_and_last_months_have_bounds_in_every_zone():
+    for zone in (PARIS, ZoneInfo("Pacific/Kiritimati"), ZoneInfo("America/Adak")):
+        assert Month.parse("1970-01").previous().bounds(zone)[0].year == 1969
+        start, end = Month.parse("9998-12").bounds(zone)
+        assert (start.year, end.year) in {(9998, 9999), (9998, 9998)}
 
 
 def test_months_step_across_years():

@@ -14,6 +14,7 @@ from kudos.recognition.services import (
     MAX_RECIPIENTS,
     MAX_VALUES,
 )
+from kudos.urls import base_url
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -605,7 +606,7 @@ def openapi_document() -> dict[str, Any]:
             "description": "Send and read kudos. Authenticate with a personal API token "
             "(create one on /settings/tokens or with `kudos tokens create`).",
         },
-        "servers": [{"url": "/api/v1"}],
+        "servers": [{"url": base_url() + "/api/v1"}],
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

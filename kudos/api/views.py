@@ -13,7 +13,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import select
 
 from kudos.api import errors
@@ -46,6 +46,7 @@ from kudos.summary.services import (
     summary_subject,
 )
 from kudos.timeutil import Month
+from kudos.urls import external_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -254,7 +255,7 @@ def create_kudos() -> tuple[Response, int]:
     if not result.created:
         response.headers["Idempotent-Replayed"] = "true"
         return response, 200
-    response.headers["Location"] = url_for("api.get_kudos", kudos_id=kudos.id)
+    response.headers["Location"] = external_url("api.get_kudos", kudos_id=kudos.id)
     return response, 201
 
 

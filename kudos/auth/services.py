@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from kudos.audit.services import record
 from kudos.auth.models import Identity
 from kudos.people.models import Department, Person, Team, normalize_email
-from kudos.text import has_control_characters, slugify, without_control_characters
+from kudos.text import has_control_characters, one_line, slugify
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +211,7 @@ def _text(claims: Mapping[str, Any], settings: ClaimSettings, field: str) -> str
     value = claims.get(name) if name else None
     if not isinstance(value, str):
         return None
-    value = " ".join(without_control_characters(value).split())
+    value = " ".join(one_line(value).split())
     return value[:200] or None
 
 

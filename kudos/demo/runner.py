@@ -26,7 +26,7 @@ def _demo_secret(instance: Path) -> str:
     return path.read_text().strip()
 
 
-def prepare_demo(database: Path | None = None) -> Flask:
+def prepare_demo(database: Path | None = None, *, port: int = 5000) -> Flask:
     """Create (or reuse) the demo database and return the demo app."""
     from kudos.demo.data import load_demo
 
@@ -45,6 +45,9 @@ def prepare_demo(database: Path | None = None) -> Flask:
             "REMEMBER_COOKIE_SECURE": False,
         }
     )
+    # Links in e-mails and API answers name the address the demo is served on
+    # (scripts/demo-sso sets KUDOS_BASE_URL itself), never a request's Host.
+    app.config["BASE_URL"] = app.config["BASE_URL"] or f"http://127.0.0.1:{port}"
     alembic_command.upgrade(alembic_config(url), "head")
     with app.app_context():
         report = load_demo(db.session, now=utcnow(), zone=ZoneInfo(app.config["TIMEZONE"]))
@@ -54,7 +57,7 @@ def prepare_demo(database: Path | None = None) -> Flask:
 
 
 def run_demo(*, port: int, serve: bool, database: Path | None = None) -> None:
-    app = prepare_demo(database)
+    app = prepare_demo(database, port=port)
     if not serve:
         return
     click.echo(

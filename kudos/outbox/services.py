@@ -5,8 +5,11 @@ A web request only inserts a row (``queue_email``). ``deliver_due`` (run by
 time: each is locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several
 workers never pick the same one), sent, marked sent and committed before the
 next. When the SMTP server is down or answers "try later", the message stays
-queued and is retried with exponential backoff; only a permanent refusal
-(5xx) marks it failed, and it stays in the table for an admin to see.
+queued and is retried with exponential backoff. A permanent refusal (5xx),
+or anything else wrong with one message (it cannot be built or encoded),
+marks that message failed with the reason, where
+it stays for an admin to see, and delivery goes on with the next one: one
+bad message never holds up the rest.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kudos.outbox.models import OutboxMessage
+from kudos.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +58,9 @@ def queue_email(
         kind=kind,
         dedupe_key=dedupe_key,
         recipient_id=recipient_id,
-        to_address=to_address,
-        subject=subject,
+        # Header values: a line break in a display name must not add headers.
+        to_address=one_line(to_address),
+        subject=one_line(subject)[:300],
         text_body=text_body,
         html_body=html_body,
         status="pending",
@@ -126,9 +131,10 @@ class SmtpSettings:
 
 def _email(message: OutboxMessage, mail_from: str) -> EmailMessage:
     email = EmailMessage()
-    email["From"] = mail_from
-    email["To"] = message.to_address
-    email["Subject"] = message.subject
+    # Cleaned again: rows queued before queue_email cleaned them, or by other code.
+    email["From"] = one_line(mail_from)
+    email["To"] = one_line(message.to_address)
+    email["Subject"] = one_line(message.subject)
     email["Date"] = formatdate(localtime=False)
     # Stable per outbox row: a mail system that sees it twice can tell.
     domain = mail_from.rsplit("@", 1)[-1].strip(" >") or "kudos.local"
@@ -150,7 +156,15 @@ def _send(settings: SmtpSettings, email: EmailMessage) -> None:
         smtp.send_message(email)
 
 
+# Errors that say the server is unreachable or busy: try again later.
+TRANSIENT_ERRORS = (TimeoutError, smtplib.SMTPException, OSError)
+
+
 def _is_permanent(error: Exception) -> bool:
+    """Whether ``error`` is about this message (fail it) rather than about
+    the server being down or busy right now (retry later)."""
+    if not isinstance(error, TRANSIENT_ERRORS):
+        return True  # the message could not be built or encoded
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in error.recipients.values())
     code = getattr(error, "smtp_code", None)
@@ -175,7 +189,7 @@ def deliver_due(
             break
         try:
             _send(settings, _email(message, mail_from))
-        except (TimeoutError, smtplib.SMTPException, OSError) as error:
+        except Exception as error:  # whatever it is, it must not stop the rest
             message.attempts += 1
             message.last_error = f"{type(error).__name__}: {error}"[:1000]
             if _is_permanent(error):

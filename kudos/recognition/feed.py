@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 import kudos.models  # noqa: F401 - every mapper known before the loader options below
+from kudos.db import valid_ids
 from kudos.people.models import Person
 from kudos.recognition.models import Kudos, Reaction, Recognition, kudos_value
 from kudos.recognition.visibility import visible_to
@@ -31,10 +32,19 @@ class Cursor:
 
     @classmethod
     def decode(cls, text: str) -> Cursor:
+        """``ValueError`` for anything ``encode`` cannot have written, including
+        forged positions past year 9999 or past the id column's range."""
         micros, dot, kudos_id = text.partition(".")
-        if not dot or not micros.isdigit() or not kudos_id.isdigit() or len(micros) > 18:
+        if (
+            not dot
+            or not (micros.isascii() and micros.isdigit() and len(micros) <= 18)
+            or not (kudos_id.isascii() and kudos_id.isdigit() and valid_ids([int(kudos_id)]))
+        ):
             raise ValueError(f"{text!r} is not a feed position")
-        moment = EPOCH + int(micros) * MICROSECOND
+        try:
+            moment = EPOCH + int(micros) * MICROSECOND
+        except OverflowError:
+            raise ValueError(f"{text!r} is not a feed position") from None
         return cls(moment, int(kudos_id))
 
 
