@@ -34,4 +34,3 @@ def one_line(text: str) -> str:
     characters or line breaks (CR, LF, but also U+2028, U+0085, ...)
     becomes one space, so nothing can start a new line."""
     return LINE_BREAKING.sub(" ", text)
-
