@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -181,12 +181,11 @@ class Database:
         # database went away meanwhile, that fails; the answer is ready by
         # then and anything it reports was committed, so it stands: failing
         # here would turn it into the server's bare 500 page.
+        # (SQLAlchemy has dropped the lost connection from the pool already.)
         try:
             self.session.remove()
         except SQLAlchemyError as error:
             log.warning("database session not closed cleanly: %s", type(error).__name__)
-            with suppress(SQLAlchemyError):
-                self.session.registry().invalidate()  # its connection goes, not to the pool
         finally:
             self.session.registry.clear()  # never handed to a later request
 

@@ -71,7 +71,7 @@ def test_outbox_worker_killed_mid_batch_delivers_each_message(server):
     smtp.inbox = inbox
     smtp.start()
     try:
-        figures = deliver_with_kills(server.url, smtp, inbox, count=200, kill_after=[40, 90])
+        figures = deliver_with_kills(server.url, smtp, inbox, count=120, kill_after=[40, 80])
     finally:
         smtp.stop()
     print("\n".join(figures.lines()))
