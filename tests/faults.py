@@ -21,6 +21,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -111,7 +112,7 @@ def gunicorn_env(url: str, port: int) -> dict[str, str]:
 def gunicorn(url: str, *, workers: int = 2, threads: int = 4) -> Iterator[tuple[str, Path]]:
     """Kudos under gunicorn on a free port: its address and its log file."""
     port = free_port()
-    log = ROOT / f".faults-gunicorn-{port}.log"
+    log = Path(tempfile.mkstemp(prefix="kudos-faults-gunicorn-", suffix=".log")[1])
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         f"--workers={workers}",
