@@ -7,6 +7,7 @@ and removed when that context ends, so every request starts clean.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -17,9 +18,11 @@ from flask import Flask, current_app
 from flask.globals import app_ctx
 from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
 
 # Named constraints from the first migration on, so later migrations can
 # alter or drop them by name on every engine (SQLite batch mode needs names).
@@ -195,7 +198,17 @@ class Database:
         return current_app.extensions["kudos.db"]()
 
     def _remove_session(self, _exc: BaseException | None) -> None:
-        self.session.remove()
+        # Closing rolls back whatever the request left open. When the
+        # database went away meanwhile, that fails; the answer is ready by
+        # then and anything it reports was committed, so it stands: failing
+        # here would turn it into the server's bare 500 page.
+        # (SQLAlchemy has dropped the lost connection from the pool already.)
+        try:
+            self.session.remove()
+        except SQLAlchemyError as error:
+            log.warning("database session not closed cleanly: %s", type(error).__name__)
+        finally:
+            self.session.registry.clear()  # never handed to a later request
 
 
 def _app_context_id() -> int:

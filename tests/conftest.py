@@ -33,8 +33,10 @@ TEST_SECRET_KEY = "test-secret-key-not-for-production"
 
 # Tests of simultaneous writers need PostgreSQL's row locks; SQLite allows
 # one writer at a time, so they are not collected for the SQLite run.
+# The fault tests start a PostgreSQL server of their own, so they too run
+# only in the PostgreSQL run.
 collect_ignore = (
-    ["test_concurrency_pg.py"]
+    ["test_concurrency_pg.py", "test_faults_pg.py"]
     if not os.environ.get("KUDOS_TEST_DATABASE_URL", "").startswith("postgresql")
     else []
 )

@@ -3,7 +3,8 @@
 ``initdb`` + ``pg_ctl`` in a temporary directory, on a free port on
 127.0.0.1, stopped and deleted afterwards whatever happens. As root (CI), the
 server runs as the unprivileged ``postgres`` user, because PostgreSQL
-refuses to run as root.
+refuses to run as root. ``postgres_server`` also lets a fault test stop the
+server and start it again.
 """
 
 from __future__ import annotations
@@ -42,8 +43,38 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class PostgresServer:
+    """A running throwaway server that a fault test can stop and start again."""
+
+    def __init__(self, pg_ctl: list[str], options: str, url: str) -> None:
+        self.pg_ctl, self.options, self.url = pg_ctl, options, url
+
+    def stop(self, mode: str = "fast") -> None:
+        """``fast`` rolls back open transactions and disconnects everyone;
+        ``immediate`` kills the server as a crash would (recovery at start)."""
+        subprocess.run(
+            [*self.pg_ctl, "-m", mode, "-w", "stop"], check=True, stdout=subprocess.DEVNULL
+        )
+
+    def start(self) -> None:
+        subprocess.run(
+            [*self.pg_ctl, "-o", self.options, "-w", "start"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+
 @contextlib.contextmanager
 def throwaway_postgres() -> Iterator[str]:
+    with postgres_server() as server:
+        yield server.url
+
+
+@contextlib.contextmanager
+def postgres_server(*, durable: bool = False) -> Iterator[PostgresServer]:
+    """``durable`` keeps synchronous commits, so a commit the server has
+    acknowledged survives ``stop("immediate")``; the fault tests need that.
+    fsync stays off either way: the machine itself does not crash."""
     bindir = postgres_bindir()
     workdir = Path(tempfile.mkdtemp(prefix="kudos-pg-"))
     datadir, sockdir, logfile = workdir / "data", workdir / "sock", workdir / "server.log"
@@ -75,14 +106,13 @@ def throwaway_postgres() -> Iterator[str]:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        # Durability off: this server lives for one test run.
+        # Durability off (unless asked for): this server lives for one test run.
         options = (
-            f"-h 127.0.0.1 -p {port} -k {sockdir} -F -c synchronous_commit=off "
-            "-c full_page_writes=off -c max_connections=50"
+            f"-h 127.0.0.1 -p {port} -k {sockdir} -F -c full_page_writes=off "
+            f"-c synchronous_commit={'on' if durable else 'off'} -c max_connections=50"
         )
-        subprocess.run(
-            [*pg_ctl, "-o", options, "-w", "start"], check=True, stdout=subprocess.DEVNULL
-        )
+        server = PostgresServer(pg_ctl, options, "")
+        server.start()
         subprocess.run(
             [
                 *run_as,
@@ -97,7 +127,8 @@ def throwaway_postgres() -> Iterator[str]:
             ],
             check=True,
         )
-        yield f"postgresql+psycopg://kudos@127.0.0.1:{port}/kudos_test"
+        server.url = f"postgresql+psycopg://kudos@127.0.0.1:{port}/kudos_test"
+        yield server
     finally:
         subprocess.run(
             [*pg_ctl, "-m", "immediate", "stop"],

@@ -20,7 +20,7 @@ import ssl
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import select
@@ -129,6 +129,16 @@ class SmtpSettings:
         )
 
 
+def message_id(message: OutboxMessage, mail_from: str) -> str:
+    """The same for every attempt at one outbox row (``make_msgid`` would add
+    the time and a random number): a worker killed after the SMTP server took
+    the message, and before it was marked sent, sends it again on its next
+    run, and the receiving mail system can tell it is the same message. The
+    row's creation time keeps ids apart across databases (staging, a restore)."""
+    domain = mail_from.rsplit("@", 1)[-1].strip(" >") or "kudos.local"
+    return f"<kudos-outbox-{message.id}.{message.created_at:%Y%m%d%H%M%S%f}@{domain}>"
+
+
 def _email(message: OutboxMessage, mail_from: str) -> EmailMessage:
     email = EmailMessage()
     # Cleaned again: rows queued before queue_email cleaned them, or by other code.
@@ -136,9 +146,7 @@ def _email(message: OutboxMessage, mail_from: str) -> EmailMessage:
     email["To"] = one_line(message.to_address)
     email["Subject"] = one_line(message.subject)
     email["Date"] = formatdate(localtime=False)
-    # Stable per outbox row: a mail system that sees it twice can tell.
-    domain = mail_from.rsplit("@", 1)[-1].strip(" >") or "kudos.local"
-    email["Message-ID"] = make_msgid(idstring=f"kudos-outbox-{message.id}", domain=domain)
+    email["Message-ID"] = message_id(message, mail_from)
     email["Auto-Submitted"] = "auto-generated"
     email.set_content(message.text_body)
     if message.html_body:
