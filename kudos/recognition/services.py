@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from kudos import notifications, timeutil
@@ -20,10 +20,12 @@ from kudos.audit.services import record
 from kudos.db import valid_ids
 from kudos.leaderboard import rollups
 from kudos.people.models import Person
+from kudos.preferences.models import RecognitionPreference
 from kudos.recognition.models import (
     VISIBILITIES,
     VISIBILITY_RANK,
     Kudos,
+    KudosReport,
     Reaction,
     Recognition,
     Value,
@@ -100,6 +102,47 @@ def effective_visibility(requested: str, recipients: Sequence[Person]) -> str:
     """The most restrictive of the sender's choice and each recipient's audience."""
     choices = [requested, *(preferred_audience(person) for person in recipients)]
     return max(choices, key=lambda choice: VISIBILITY_RANK.get(choice, 0))
+
+
+def _any_recipient_wants(audience: str) -> ColumnElement[bool]:
+    """Whether a recipient of the kudos being updated now chooses ``audience``
+    (people without preferences are ``public``, so they never match)."""
+    return exists().where(
+        Recognition.kudos_id == Kudos.id,
+        RecognitionPreference.person_id == Recognition.recipient_id,
+        RecognitionPreference.audience == audience,
+    )
+
+
+def _effective_visibility_sql() -> ColumnElement[str]:
+    """``effective_visibility`` in SQL, over each recipient's current audience."""
+    return case(
+        (
+            or_(Kudos.requested_visibility == "private", _any_recipient_wants("private")),
+            "private",
+        ),
+        (or_(Kudos.requested_visibility == "team", _any_recipient_wants("team")), "team"),
+        else_="public",
+    )
+
+
+def refresh_visibility(session: Session, recipient_id: int | None = None) -> None:
+    """Apply recipients' current audiences to kudos already sent: privacy wins
+    for past kudos too, and widening never opens a kudos beyond what its
+    sender asked for or its other recipients allow.
+
+    ``Kudos.visibility`` is a stored copy of that rule, so feeds filter on one
+    column. One UPDATE through the session (which retires cached pages) for
+    every kudos ``recipient_id`` received, or for all kudos when ``None``."""
+    effective = _effective_visibility_sql()
+    stmt = update(Kudos).where(Kudos.visibility != effective).values(visibility=effective)
+    if recipient_id is not None:
+        stmt = stmt.where(
+            Kudos.id.in_(
+                select(Recognition.kudos_id).where(Recognition.recipient_id == recipient_id)
+            )
+        )
+    session.execute(stmt, execution_options={"synchronize_session": "fetch"})
 
 
 def _unique(ids: Sequence[int]) -> list[int]:
@@ -287,7 +330,9 @@ def hide_kudos(
     now: datetime,
     zone: ZoneInfo,
 ) -> None:
-    """Moderation: hidden kudos leave every feed, board and summary, but stay stored."""
+    """Moderation: hidden kudos leave every feed, board and summary, but stay
+    stored; the open reports about it are resolved. Admins may hide any kudos,
+    also one they may not read (see ``recognition.reports``)."""
     reason = reason.strip()
     if not reason:
         raise KudosRejected({"reason": "Say why it is hidden; the sender may ask."})
@@ -299,6 +344,7 @@ def hide_kudos(
         rollups.count_kudos(session, kudos, -1, zone)
     kudos.hidden_at, kudos.hidden_by_id, kudos.hidden_reason = now, admin.id, reason
     notifications.kudos_withdrawn(session, kudos)
+    resolve_reports(session, admin, kudos, "hidden", now=now)
     record(
         session,
         admin,
@@ -308,6 +354,19 @@ def hide_kudos(
         details={"reason": reason},
     )
     session.flush()
+
+
+def resolve_reports(
+    session: Session, admin: Person, kudos: Kudos, resolution: str, *, now: datetime
+) -> int:
+    """Close the open reports about ``kudos``; returns how many there were."""
+    result = session.execute(
+        update(KudosReport)
+        .where(KudosReport.kudos_id == kudos.id, KudosReport.resolved_at.is_(None))
+        .values(resolved_at=now, resolved_by_id=admin.id, resolution=resolution),
+        execution_options={"synchronize_session": "fetch"},
+    )
+    return result.rowcount
 
 
 def restore_kudos(session: Session, admin: Person, kudos: Kudos, *, zone: ZoneInfo) -> None:
