@@ -319,3 +319,19 @@ def test_reporting_by_who_asks(browser, client, session, org, private):
     sign_in(client, org["boss"])
     assert browser.submit("/", target, data={"reason": "x"}).status_code == 302
     assert session.scalar(select(func.count()).select_from(KudosReport)) == 1
+
+
+def test_after_hiding_the_admin_goes_back_where_they_were(browser, client, session, make, org):
+    kudos = make.kudos(org["sender"], [org["recipient"]])
+    sign_in(client, org["admin"])
+
+    response = browser.submit(
+        f"/kudos/{kudos.id}", f"/admin/kudos/{kudos.id}/hide", data={"reason": "Spam"}
+    )
+    assert response.headers["Location"] == f"/kudos/{kudos.id}"  # public: they may read it
+
+    page = f"/admin/kudos/{kudos.id}"
+    response = browser.submit(page, f"{page}/restore", data={"next": page})
+    assert response.headers["Location"] == page
+    response = browser.submit(page, f"{page}/restore", data={"next": "https://evil.example/"})
+    assert response.headers["Location"] == f"/kudos/{kudos.id}"

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from kudos.audit.models import AuditEntry
 from kudos.auth.access import admin_required
+from kudos.auth.redirects import is_local_path
 from kudos.db import utcnow
 from kudos.extensions import db
 from kudos.leaderboard.services import mutual_pairs
@@ -75,6 +76,18 @@ def _moderated(kudos_id: int) -> Kudos:
     return feed.kudos_with_details(db.session, kudos_id) or abort(404)
 
 
+def _back(kudos: Kudos) -> Response:
+    """To the page the form was on: the moderation page sends its own path;
+    the kudos page sends none, and the admin goes back to it when they may
+    read it there, or to the moderation page when they may not."""
+    target = request.form.get("next", "")
+    if is_local_path(target):
+        return redirect(target)
+    if reports.may_read(current_user, kudos):
+        return redirect(url_for("recognition.show", kudos_id=kudos.id))
+    return redirect(url_for("admin.moderate", kudos_id=kudos.id))
+
+
 def _moderation_page(kudos: Kudos, *, opened: bool = False) -> str:
     return render_template(
         "admin/kudos.html",
@@ -112,16 +125,16 @@ def hide(kudos_id: int) -> Response:
     form = HideForm()
     if not form.validate():
         flash(next(iter(form.errors.values()))[0], "error")
-        return redirect(url_for("admin.moderate", kudos_id=kudos_id))
+        return _back(kudos)
     try:
         hide_kudos(db.session, current_user, kudos, form.reason.data, now=utcnow(), zone=org_zone())
     except KudosRejected as rejected:
         db.session.rollback()
         flash(rejected.message, "error")
-        return redirect(url_for("admin.moderate", kudos_id=kudos_id))
+        return _back(kudos)
     db.session.commit()
     flash("The kudos is hidden from every feed, leaderboard and summary.", "success")
-    return redirect(url_for("admin.moderate", kudos_id=kudos_id))
+    return _back(kudos)
 
 
 @bp.post("/kudos/<id:kudos_id>/restore")
@@ -131,7 +144,7 @@ def restore(kudos_id: int) -> Response:
     restore_kudos(db.session, current_user, kudos, zone=org_zone())
     db.session.commit()
     flash("The kudos is visible again.", "success")
-    return redirect(url_for("admin.moderate", kudos_id=kudos_id))
+    return _back(kudos)
 
 
 @bp.post("/kudos/<id:kudos_id>/dismiss")
