@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, case, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session, selectinload
 
 from kudos import notifications, timeutil
@@ -98,10 +98,28 @@ def preferred_audience(person: Person) -> str:
     return person.preference.audience if person.preference is not None else "public"
 
 
+def most_restrictive(choices: Sequence[str]) -> str:
+    return max(choices, key=lambda choice: VISIBILITY_RANK.get(choice, 0))
+
+
 def effective_visibility(requested: str, recipients: Sequence[Person]) -> str:
     """The most restrictive of the sender's choice and each recipient's audience."""
-    choices = [requested, *(preferred_audience(person) for person in recipients)]
-    return max(choices, key=lambda choice: VISIBILITY_RANK.get(choice, 0))
+    return most_restrictive([requested, *(preferred_audience(person) for person in recipients)])
+
+
+def _locked_audiences(session: Session, recipients: Sequence[Person]) -> list[str]:
+    """The recipients' audiences as committed now, share-locked until the new
+    kudos commits (PostgreSQL), so a recipient narrowing at the same moment
+    either commits first and is read here, or waits and then reaches this
+    kudos through ``refresh_visibility``."""
+    found = dict(
+        session.execute(
+            select(RecognitionPreference.person_id, RecognitionPreference.audience)
+            .where(RecognitionPreference.person_id.in_([person.id for person in recipients]))
+            .with_for_update(read=True)
+        ).all()
+    )
+    return [found.get(person.id, "public") for person in recipients]
 
 
 def _any_recipient_wants(audience: str) -> ColumnElement[bool]:
@@ -134,15 +152,21 @@ def refresh_visibility(session: Session, recipient_id: int | None = None) -> Non
     ``Kudos.visibility`` is a stored copy of that rule, so feeds filter on one
     column. One UPDATE through the session (which retires cached pages) for
     every kudos ``recipient_id`` received, or for all kudos when ``None``."""
+    received = (
+        Kudos.id.in_(select(Recognition.kudos_id).where(Recognition.recipient_id == recipient_id))
+        if recipient_id is not None
+        else true()
+    )
+    # Lock the rows first (PostgreSQL), in one order: when two recipients of
+    # one kudos change at once, the second waits, and its UPDATE (a new
+    # snapshot) then reads the first one's audience. An UPDATE alone would
+    # re-check a row changed meanwhile against its older snapshot.
+    session.execute(select(Kudos.id).where(received).order_by(Kudos.id).with_for_update())
     effective = _effective_visibility_sql()
-    stmt = update(Kudos).where(Kudos.visibility != effective).values(visibility=effective)
-    if recipient_id is not None:
-        stmt = stmt.where(
-            Kudos.id.in_(
-                select(Recognition.kudos_id).where(Recognition.recipient_id == recipient_id)
-            )
-        )
-    session.execute(stmt, execution_options={"synchronize_session": "fetch"})
+    session.execute(
+        update(Kudos).where(received, Kudos.visibility != effective).values(visibility=effective),
+        execution_options={"synchronize_session": "fetch"},
+    )
 
 
 def _unique(ids: Sequence[int]) -> list[int]:
@@ -269,7 +293,7 @@ def send_kudos(
         sender=sender,
         message=text,
         requested_visibility=visibility,
-        visibility=effective_visibility(visibility, recipients),
+        visibility=most_restrictive([visibility, *_locked_audiences(session, recipients)]),
         created_at=now,
         idempotency_key=idempotency_key or None,
         values=values,
