@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, exists, func, or_, select, true, update
+from sqlalchemy import ColumnElement, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from kudos import notifications, timeutil
@@ -144,18 +144,16 @@ def _effective_visibility_sql() -> ColumnElement[str]:
     )
 
 
-def refresh_visibility(session: Session, recipient_id: int | None = None) -> None:
+def refresh_visibility(session: Session, recipient_id: int) -> None:
     """Apply recipients' current audiences to kudos already sent: privacy wins
     for past kudos too, and widening never opens a kudos beyond what its
     sender asked for or its other recipients allow.
 
     ``Kudos.visibility`` is a stored copy of that rule, so feeds filter on one
     column. One UPDATE through the session (which retires cached pages) for
-    every kudos ``recipient_id`` received, or for all kudos when ``None``."""
-    received = (
-        Kudos.id.in_(select(Recognition.kudos_id).where(Recognition.recipient_id == recipient_id))
-        if recipient_id is not None
-        else true()
+    every kudos ``recipient_id`` received."""
+    received = Kudos.id.in_(
+        select(Recognition.kudos_id).where(Recognition.recipient_id == recipient_id)
     )
     # Lock the rows first (PostgreSQL), in one order: when two recipients of
     # one kudos change at once, the second waits, and its UPDATE (a new
