@@ -18,6 +18,7 @@ from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
 from kudos import cache
+from kudos.audit.models import AuditEntry
 from kudos.db import utcnow
 from kudos.people.models import Person
 from kudos.preferences.models import RecognitionPreference
@@ -39,6 +40,8 @@ def people(engine):
         ids = [person.id for person in made]
     yield ids
     with Session(engine) as session:
+        # What the saves recorded too: later tests expect an empty audit log.
+        session.execute(delete(AuditEntry).where(AuditEntry.actor_id.in_(ids)))
         session.execute(delete(Kudos).where(Kudos.sender_id == ids[0]))
         session.execute(
             delete(RecognitionPreference).where(RecognitionPreference.person_id.in_(ids))
