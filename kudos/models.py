@@ -8,7 +8,14 @@ from kudos.leaderboard.models import LeaderboardPair, LeaderboardScore
 from kudos.outbox.models import OutboxMessage
 from kudos.people.models import Department, Person, Team
 from kudos.preferences.models import FavouriteValue, RecognitionPreference
-from kudos.recognition.models import Kudos, Reaction, Recognition, Value, kudos_value
+from kudos.recognition.models import (
+    Kudos,
+    KudosReport,
+    Reaction,
+    Recognition,
+    Value,
+    kudos_value,
+)
 
 __all__ = [
     "ApiToken",
@@ -19,6 +26,7 @@ __all__ = [
     "FavouriteValue",
     "Identity",
     "Kudos",
+    "KudosReport",
     "LeaderboardPair",
     "LeaderboardScore",
     "OutboxMessage",

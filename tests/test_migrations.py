@@ -209,3 +209,58 @@ def test_0003_fills_the_rollups_from_existing_kudos(empty_database, empty_engine
         rebuild(session, ZoneInfo("UTC"))
         assert migrated == rows()
         assert (202605, 0, "received", 2, 3) in migrated[1]
+
+
+def test_privacy_reports_applies_recipients_current_audiences(empty_database, empty_engine):
+    """Kudos received before a recipient narrowed their audience become at
+    least that private; none becomes more visible than its sender asked."""
+    config = alembic_config(empty_database)
+    command.upgrade(config, "0005")
+    with empty_engine.begin() as connection:
+        for person_id, audience in ((1, None), (2, "team"), (3, "private"), (4, "public")):
+            connection.execute(
+                text(
+                    "INSERT INTO person (id, email, name, admin_granted, admin_from_group, active,"
+                    " session_version, created_at, updated_at) VALUES (:id, :email, 'P', false,"
+                    " false, true, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"id": person_id, "email": f"p{person_id}@acme.example.com"},
+            )
+            if audience:
+                connection.execute(
+                    text(
+                        "INSERT INTO recognition_preference (person_id, audience, style,"
+                        " email_opt_in, on_leaderboards, created_at, updated_at) VALUES (:id,"
+                        " :audience, 'low_key', false, true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": person_id, "audience": audience},
+                )
+        # kudos id: (requested, stored before, recipients)
+        kudos = {
+            1: ("public", "public", [2]),
+            2: ("public", "public", [2, 3]),
+            3: ("team", "private", [4]),  # recipient 4 widened since
+            4: ("public", "public", [4]),
+        }
+        for kudos_id, (requested, stored, recipients) in kudos.items():
+            connection.execute(
+                text(
+                    "INSERT INTO kudos (id, sender_id, message, requested_visibility, visibility,"
+                    " created_at) VALUES (:id, 1, 'x', :requested, :stored, CURRENT_TIMESTAMP)"
+                ),
+                {"id": kudos_id, "requested": requested, "stored": stored},
+            )
+            for recipient in recipients:
+                connection.execute(
+                    text(
+                        "INSERT INTO recognition (kudos_id, recipient_id, sender_id, created_at,"
+                        " position) VALUES (:id, :recipient, 1, CURRENT_TIMESTAMP, 0)"
+                    ),
+                    {"id": kudos_id, "recipient": recipient},
+                )
+
+    command.upgrade(config, "head")
+
+    with empty_engine.connect() as connection:
+        rows = dict(connection.execute(text("SELECT id, visibility FROM kudos")).all())
+    assert rows == {1: "team", 2: "private", 3: "team", 4: "public"}

@@ -1,7 +1,8 @@
 """Saving how a person likes to be recognised, and reading it back for others.
 
 The onboarding page, the settings page and the API all save through
-``save_preferences``, so the rules for each field live here once.
+``save_preferences``, so the rules for each field live here once, and a
+changed audience reaches the kudos the person already received.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from kudos.preferences.models import (
     RecognitionPreference,
 )
 from kudos.recognition.models import VISIBILITIES, Value
+from kudos.recognition.services import refresh_visibility
 
 AUDIENCE_LABELS = {
     "public": "everyone",
@@ -100,6 +102,8 @@ def save_preferences(
         for position, value_id in enumerate(wanted, start=1)
     ]
     session.flush()
+    # Kudos already received follow the new audience at once, everywhere.
+    refresh_visibility(session, person.id)
     record(
         session,
         person,

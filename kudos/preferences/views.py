@@ -137,7 +137,7 @@ def settings() -> Response | tuple[str, int]:
             "preferences/settings.html", form, _favourite_ids(), errors=rejected.fields, status=422
         )
     db.session.commit()
-    flash("Saved. Kudos will follow your new preferences from now on.", "success")
+    flash("Saved. Kudos you have received and will receive follow your new preferences.", "success")
     return redirect(url_for("preferences.settings"))
 
 

@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from kudos.recognition.reports import MAX_REPORT_REASON_LENGTH
 from kudos.recognition.services import MAX_HIDE_REASON_LENGTH, MAX_MESSAGE_LENGTH
 
 VISIBILITY_CHOICES = [
@@ -40,6 +41,15 @@ class HideForm(FlaskForm):
             DataRequired("Say why it is hidden; the sender may ask."),
             Length(max=MAX_HIDE_REASON_LENGTH),
         ],
+    )
+
+
+class ReportForm(FlaskForm):
+    """The rules are checked by ``reports.report_kudos``; the form carries the text."""
+
+    reason = TextAreaField(
+        "What is wrong with it?",
+        render_kw={"rows": 3, "maxlength": MAX_REPORT_REASON_LENGTH},
     )
 
 

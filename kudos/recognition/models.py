@@ -185,3 +185,43 @@ class Reaction(Base):
 
     kudos: Mapped[Kudos] = relationship(back_populates="reactions")
     person: Mapped[Person] = relationship()
+
+
+REPORT_RESOLUTIONS = ("hidden", "dismissed")
+
+
+class KudosReport(Base):
+    """Someone who can see a kudos asks the moderators to look at it.
+
+    Open until an admin hides the kudos or dismisses the reports about it."""
+
+    __tablename__ = "kudos_report"
+    __table_args__ = (
+        CheckConstraint(
+            "resolution IS NULL OR resolution IN ('hidden', 'dismissed')", name="resolution"
+        ),
+        # One open report per person per kudos; once dealt with, they may
+        # report it again. Also the admins' list of open reports.
+        Index(
+            "ix_kudos_report_open",
+            "kudos_id",
+            "reporter_id",
+            unique=True,
+            postgresql_where=text("resolved_at IS NULL"),
+            sqlite_where=text("resolved_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kudos_id: Mapped[int] = mapped_column(ForeignKey("kudos.id", ondelete="CASCADE"), index=True)
+    reporter_id: Mapped[int] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), index=True
+    )
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    resolution: Mapped[str | None] = mapped_column(String(16))
+
+    kudos: Mapped[Kudos] = relationship()
+    reporter: Mapped[Person] = relationship(foreign_keys=[reporter_id])

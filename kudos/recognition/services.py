@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from kudos import notifications, timeutil
@@ -20,10 +20,12 @@ from kudos.audit.services import record
 from kudos.db import valid_ids
 from kudos.leaderboard import rollups
 from kudos.people.models import Person
+from kudos.preferences.models import RecognitionPreference
 from kudos.recognition.models import (
     VISIBILITIES,
     VISIBILITY_RANK,
     Kudos,
+    KudosReport,
     Reaction,
     Recognition,
     Value,
@@ -96,10 +98,73 @@ def preferred_audience(person: Person) -> str:
     return person.preference.audience if person.preference is not None else "public"
 
 
+def most_restrictive(choices: Sequence[str]) -> str:
+    return max(choices, key=lambda choice: VISIBILITY_RANK.get(choice, 0))
+
+
 def effective_visibility(requested: str, recipients: Sequence[Person]) -> str:
     """The most restrictive of the sender's choice and each recipient's audience."""
-    choices = [requested, *(preferred_audience(person) for person in recipients)]
-    return max(choices, key=lambda choice: VISIBILITY_RANK.get(choice, 0))
+    return most_restrictive([requested, *(preferred_audience(person) for person in recipients)])
+
+
+def _locked_audiences(session: Session, recipients: Sequence[Person]) -> list[str]:
+    """The recipients' audiences as committed now, share-locked until the new
+    kudos commits (PostgreSQL), so a recipient narrowing at the same moment
+    either commits first and is read here, or waits and then reaches this
+    kudos through ``refresh_visibility``."""
+    found = dict(
+        session.execute(
+            select(RecognitionPreference.person_id, RecognitionPreference.audience)
+            .where(RecognitionPreference.person_id.in_([person.id for person in recipients]))
+            .with_for_update(read=True)
+        ).all()
+    )
+    return [found.get(person.id, "public") for person in recipients]
+
+
+def _any_recipient_wants(audience: str) -> ColumnElement[bool]:
+    """Whether a recipient of the kudos being updated now chooses ``audience``
+    (people without preferences are ``public``, so they never match)."""
+    return exists().where(
+        Recognition.kudos_id == Kudos.id,
+        RecognitionPreference.person_id == Recognition.recipient_id,
+        RecognitionPreference.audience == audience,
+    )
+
+
+def _effective_visibility_sql() -> ColumnElement[str]:
+    """``effective_visibility`` in SQL, over each recipient's current audience."""
+    return case(
+        (
+            or_(Kudos.requested_visibility == "private", _any_recipient_wants("private")),
+            "private",
+        ),
+        (or_(Kudos.requested_visibility == "team", _any_recipient_wants("team")), "team"),
+        else_="public",
+    )
+
+
+def refresh_visibility(session: Session, recipient_id: int) -> None:
+    """Apply recipients' current audiences to kudos already sent: privacy wins
+    for past kudos too, and widening never opens a kudos beyond what its
+    sender asked for or its other recipients allow.
+
+    ``Kudos.visibility`` is a stored copy of that rule, so feeds filter on one
+    column. One UPDATE through the session (which retires cached pages) for
+    every kudos ``recipient_id`` received."""
+    received = Kudos.id.in_(
+        select(Recognition.kudos_id).where(Recognition.recipient_id == recipient_id)
+    )
+    # Lock the rows first (PostgreSQL), in one order: when two recipients of
+    # one kudos change at once, the second waits, and its UPDATE (a new
+    # snapshot) then reads the first one's audience. An UPDATE alone would
+    # re-check a row changed meanwhile against its older snapshot.
+    session.execute(select(Kudos.id).where(received).order_by(Kudos.id).with_for_update())
+    effective = _effective_visibility_sql()
+    session.execute(
+        update(Kudos).where(received, Kudos.visibility != effective).values(visibility=effective),
+        execution_options={"synchronize_session": "fetch"},
+    )
 
 
 def _unique(ids: Sequence[int]) -> list[int]:
@@ -226,7 +291,7 @@ def send_kudos(
         sender=sender,
         message=text,
         requested_visibility=visibility,
-        visibility=effective_visibility(visibility, recipients),
+        visibility=most_restrictive([visibility, *_locked_audiences(session, recipients)]),
         created_at=now,
         idempotency_key=idempotency_key or None,
         values=values,
@@ -287,7 +352,9 @@ def hide_kudos(
     now: datetime,
     zone: ZoneInfo,
 ) -> None:
-    """Moderation: hidden kudos leave every feed, board and summary, but stay stored."""
+    """Moderation: hidden kudos leave every feed, board and summary, but stay
+    stored; the open reports about it are resolved. Admins may hide any kudos,
+    also one they may not read (see ``recognition.reports``)."""
     reason = reason.strip()
     if not reason:
         raise KudosRejected({"reason": "Say why it is hidden; the sender may ask."})
@@ -299,6 +366,7 @@ def hide_kudos(
         rollups.count_kudos(session, kudos, -1, zone)
     kudos.hidden_at, kudos.hidden_by_id, kudos.hidden_reason = now, admin.id, reason
     notifications.kudos_withdrawn(session, kudos)
+    resolve_reports(session, admin, kudos, "hidden", now=now)
     record(
         session,
         admin,
@@ -308,6 +376,19 @@ def hide_kudos(
         details={"reason": reason},
     )
     session.flush()
+
+
+def resolve_reports(
+    session: Session, admin: Person, kudos: Kudos, resolution: str, *, now: datetime
+) -> int:
+    """Close the open reports about ``kudos``; returns how many there were."""
+    result = session.execute(
+        update(KudosReport)
+        .where(KudosReport.kudos_id == kudos.id, KudosReport.resolved_at.is_(None))
+        .values(resolved_at=now, resolved_by_id=admin.id, resolution=resolution),
+        execution_options={"synchronize_session": "fetch"},
+    )
+    return result.rowcount
 
 
 def restore_kudos(session: Session, admin: Person, kudos: Kudos, *, zone: ZoneInfo) -> None:

@@ -26,8 +26,14 @@ from kudos.people.models import Person
 from kudos.people.services import search_people
 from kudos.preferences.services import summary as preference_summary
 from kudos.preferences.services import visibility_sentence
-from kudos.recognition import feed
-from kudos.recognition.forms import VISIBILITY_CHOICES, ActionForm, ComposeForm, HideForm
+from kudos.recognition import feed, reports
+from kudos.recognition.forms import (
+    VISIBILITY_CHOICES,
+    ActionForm,
+    ComposeForm,
+    HideForm,
+    ReportForm,
+)
 from kudos.recognition.models import VISIBILITY_RANK, Kudos, Reaction, Value
 from kudos.recognition.services import (
     KudosRejected,
@@ -207,6 +213,7 @@ def show(kudos_id: int) -> str:
         kudos=kudos,
         actions=ActionForm(),
         hide_form=HideForm(),
+        report_form=ReportForm(),
         deletable=can_delete(current_user, kudos, utcnow()),
     )
 
@@ -239,3 +246,23 @@ def delete(kudos_id: int) -> Response | tuple[str, int]:
     db.session.commit()
     flash("Your kudos was deleted.", "info")
     return redirect(url_for("recognition.company_feed"))
+
+
+@bp.post("/kudos/<id:kudos_id>/report")
+def report(kudos_id: int) -> Response:
+    """Ask the moderators to look at a kudos the person can see (404 otherwise)."""
+    kudos = load_kudos(kudos_id)
+    try:
+        reports.report_kudos(
+            db.session, current_user, kudos, ReportForm().reason.data or "", now=utcnow()
+        )
+    except KudosRejected as rejected:
+        db.session.rollback()
+        flash(rejected.message, "error")
+        return redirect(url_for("recognition.show", kudos_id=kudos_id))
+    db.session.commit()
+    flash(
+        "Thank you. A moderator will look at it; nobody else is told who reported it.",
+        "success",
+    )
+    return redirect(url_for("recognition.show", kudos_id=kudos_id))

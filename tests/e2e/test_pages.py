@@ -154,6 +154,8 @@ def test_every_page_is_accessible_in_light_and_dark_and_fits_a_phone(site: Site)
         "tokens": "/settings/tokens",
         "leaderboard": "/leaderboard",
         "admin": "/admin/",
+        "reports": "/admin/reports",
+        "moderation": f"/admin/kudos/{first_kudos.id}",
         "reciprocity": "/admin/reciprocity",
         "summary": "/manager/summary",
         "not-found": "/people/999999",
