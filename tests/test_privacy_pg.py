@@ -25,9 +25,6 @@ from kudos.preferences.models import RecognitionPreference
 from kudos.preferences.services import PreferenceChoices, save_preferences
 from kudos.recognition.models import Kudos, Value
 from kudos.recognition.services import send_kudos
-from tests.conftest import engine_name
-
-pytestmark = pytest.mark.skipif(engine_name() != "postgresql", reason="row locks: PostgreSQL")
 
 
 @pytest.fixture

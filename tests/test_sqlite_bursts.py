@@ -1,5 +1,6 @@
 """SQLite, the embedded default, holds a small team's bursts: a real threaded
-server on a SQLite file, real threads, real HTTP."""
+server on a SQLite file, real threads, real HTTP. Collected only for the
+SQLite run (conftest.py): it is about SQLite's own locking."""
 
 from __future__ import annotations
 
@@ -18,15 +19,14 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from kudos import create_app
+from kudos.auth.sessions import SIGNED_IN_AT_KEY
 from kudos.auth.tokens import create_token
 from kudos.db import make_engine, utcnow
 from kudos.migrate import alembic_config
 from kudos.people.models import Person
 from kudos.recognition.models import Kudos
 from kudos.recognition.services import send_kudos
-from tests.conftest import TEST_SECRET_KEY, engine_name
-
-pytestmark = pytest.mark.skipif(engine_name() != "sqlite", reason="SQLite's own locking")
+from tests.conftest import TEST_SECRET_KEY
 
 PEOPLE = 30
 
@@ -79,7 +79,12 @@ def server(tmp_path: Path) -> Iterator[dict]:
             "url": url,
             "ids": ids,
             "tokens": tokens,
-            "cookies": [serializer.dumps({"_user_id": sid, "_fresh": True}) for sid in sessions],
+            "cookies": [
+                serializer.dumps(
+                    {"_user_id": sid, "_fresh": True, SIGNED_IN_AT_KEY: int(utcnow().timestamp())}
+                )
+                for sid in sessions
+            ],
         }
     finally:
         http.shutdown()

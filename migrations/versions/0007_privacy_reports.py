@@ -6,8 +6,8 @@ recomputed once from each recipient's current audience: before this release
 a recipient who narrowed their audience left the kudos they had already
 received as visible as before. Downgrading keeps the stricter visibility.
 
-Revision ID: privacy_reports
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "privacy_reports"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
