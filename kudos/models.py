@@ -8,7 +8,7 @@ from kudos.leaderboard.models import LeaderboardPair, LeaderboardScore
 from kudos.outbox.models import OutboxMessage
 from kudos.people.models import Department, Person, Team
 from kudos.preferences.models import FavouriteValue, RecognitionPreference
-from kudos.recognition.models import Kudos, Reaction, Recognition, Value, kudos_value
+from kudos.recognition.models import Kudos, KudosSend, Reaction, Recognition, Value, kudos_value
 
 __all__ = [
     "ApiToken",
@@ -19,6 +19,7 @@ __all__ = [
     "FavouriteValue",
     "Identity",
     "Kudos",
+    "KudosSend",
     "LeaderboardPair",
     "LeaderboardScore",
     "OutboxMessage",

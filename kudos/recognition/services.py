@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from kudos import notifications, timeutil
@@ -24,6 +24,7 @@ from kudos.recognition.models import (
     VISIBILITIES,
     VISIBILITY_RANK,
     Kudos,
+    KudosSend,
     Reaction,
     Recognition,
     Value,
@@ -35,6 +36,9 @@ MAX_VALUES = 3
 MAX_HIDE_REASON_LENGTH = 500
 IDEMPOTENCY_KEY_MAX_LENGTH = 128
 DELETE_WINDOW = timedelta(minutes=15)
+# Sends are remembered this long for the daily limit: longer than any
+# organisation's day, even one lengthened by a clock change.
+SENDS_KEPT = timedelta(days=2)
 # Control characters other than line breaks and tabs have no place in a message.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -212,14 +216,7 @@ def send_kudos(
                 raise IdempotencyConflict()
             return SendResult(earlier, created=False)
 
-    day_start, day_end = timeutil.day_bounds(now, zone)
-    sent_today = session.scalar(
-        select(func.count())
-        .select_from(Kudos)
-        .where(Kudos.sender_id == sender.id, Kudos.created_at >= day_start)
-        .where(Kudos.created_at < day_end)
-    )
-    if sent_today >= daily_limit:
+    if sends_today(session, sender.id, now=now, zone=zone) >= daily_limit:
         raise DailyLimitReached(daily_limit)
 
     kudos = Kudos(
@@ -236,10 +233,35 @@ def send_kudos(
         for index, person in enumerate(recipients)
     ]
     session.add(kudos)
+    _record_send(session, sender.id, now)
     session.flush()
     rollups.count_kudos(session, kudos, +1, zone)
     notifications.kudos_sent(session, kudos)
     return SendResult(kudos, created=True)
+
+
+def sends_today(session: Session, sender_id: int, *, now: datetime, zone: ZoneInfo) -> int:
+    """Kudos ``sender_id`` sent on the organisation's day containing ``now``,
+    including those deleted since: the daily limit counts sends, not rows."""
+    day_start, day_end = timeutil.day_bounds(now, zone)
+    return session.scalar(
+        select(func.count())
+        .select_from(KudosSend)
+        .where(KudosSend.sender_id == sender_id, KudosSend.sent_at >= day_start)
+        .where(KudosSend.sent_at < day_end)
+    )
+
+
+def _record_send(session: Session, sender_id: int, now: datetime) -> None:
+    """Remember this send and forget the sender's sends older than any day.
+    Only the sender's own rows: their row lock (taken in ``send_kudos``)
+    already orders their sends, and no send waits for another sender's."""
+    session.execute(
+        delete(KudosSend).where(
+            KudosSend.sender_id == sender_id, KudosSend.sent_at < now - SENDS_KEPT
+        )
+    )
+    session.add(KudosSend(sender_id=sender_id, sent_at=now))
 
 
 def can_delete(person: Person, kudos: Kudos, now: datetime) -> bool:
