@@ -119,6 +119,8 @@ def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
         },
         "TIMEZONE": timezone,
         "DAILY_KUDOS_LIMIT": positive_int("KUDOS_DAILY_KUDOS_LIMIT", 20),
+        # Each worker's page cache (kudos/cache.py) holds at most this much.
+        "CACHE_MAX_BYTES": positive_int("KUDOS_CACHE_MAX_MB", 64) * 1024 * 1024,
         "SMTP_URL": smtp_url,
         "MAIL_FROM": text("KUDOS_MAIL_FROM", "Kudos <kudos@localhost>"),
         "SESSION_COOKIE_SECURE": boolean("KUDOS_COOKIE_SECURE", True),

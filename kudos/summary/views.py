@@ -169,8 +169,14 @@ def _page_clock() -> datetime | None:
     return summary_clock(query, now) if query else None
 
 
+def _page_params() -> Hashable | None:
+    """What the page shows, parsed: month, whose summary, indirect or not."""
+    query, _ = parse_query(request.args.to_dict())
+    return query
+
+
 @bp.get("/manager/summary")
-@cache.cached_page(version=_page_clock)
+@cache.cached_page(params=_page_params, version=_page_clock)
 def page() -> str:
     query, viewer, subject, now = _requested_summary()
     summary = cached_summary(viewer, subject, query, now=now)
