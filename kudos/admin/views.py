@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
+from kudos import ratelimit
 from kudos.audit.models import AuditEntry
 from kudos.auth.access import admin_required
 from kudos.db import utcnow
@@ -78,6 +79,7 @@ def restore(kudos_id: int) -> Response:
 
 
 @bp.get("/reciprocity")
+@ratelimit.page
 @admin_required
 def reciprocity() -> str:
     """Pairs who mostly thank each other this month: worth a look, nothing more."""

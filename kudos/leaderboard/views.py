@@ -11,7 +11,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kudos import cache
+from kudos import cache, ratelimit
 from kudos.db import utcnow
 from kudos.extensions import db
 from kudos.leaderboard.services import BOARDS, Filters, standings
@@ -169,6 +169,7 @@ def _page_params() -> Hashable | None:
 
 
 @bp.get("/leaderboard")
+@ratelimit.page
 # The month in progress is "month to date", and has no next month's link.
 @cache.cached_page(params=_page_params, version=_this_month)
 def page() -> str:

@@ -6,6 +6,7 @@ Services flush and never commit; the caller owns the transaction.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ class KudosRejected(Exception):
     ``status`` is the HTTP status the API answers with."""
 
     code = "invalid"
+    # Seconds until trying again may succeed (a 429's Retry-After), if known.
+    retry_after: int | None = None
 
     def __init__(self, fields: dict[str, str], *, status: int = 422) -> None:
         self.fields = fields
@@ -62,7 +65,8 @@ class KudosRejected(Exception):
 class DailyLimitReached(KudosRejected):
     code = "daily_limit"
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, *, retry_after: int | None = None) -> None:
+        self.retry_after = retry_after
         super().__init__(
             {
                 "__all__": f"You have sent {limit} kudos today, the daily limit. Thank you "
@@ -217,7 +221,10 @@ def send_kudos(
             return SendResult(earlier, created=False)
 
     if sends_today(session, sender.id, now=now, zone=zone) >= daily_limit:
-        raise DailyLimitReached(daily_limit)
+        tomorrow = timeutil.day_bounds(now, zone)[1]
+        raise DailyLimitReached(
+            daily_limit, retry_after=math.ceil((tomorrow - now).total_seconds())
+        )
 
     kudos = Kudos(
         sender=sender,

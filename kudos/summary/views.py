@@ -12,7 +12,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from config import FALSE_WORDS, TRUE_WORDS
-from kudos import cache
+from kudos import cache, ratelimit
 from kudos.db import utcnow, valid_ids
 from kudos.extensions import db
 from kudos.people.models import Person
@@ -176,6 +176,7 @@ def _page_params() -> Hashable | None:
 
 
 @bp.get("/manager/summary")
+@ratelimit.page
 @cache.cached_page(params=_page_params, version=_page_clock)
 def page() -> str:
     query, viewer, subject, now = _requested_summary()
@@ -191,6 +192,7 @@ def page() -> str:
 
 
 @bp.get("/manager/summary.csv")
+@ratelimit.page
 def csv_export() -> Response:
     query, viewer, subject, now = _requested_summary()
     summary = cached_summary(viewer, subject, query, now=now)
