@@ -135,4 +135,6 @@ def test_send_delete_send_from_the_pages_gets_a_429(browser, session, signed_in,
 
     assert response.status_code == 429
     assert "daily limit" in response.get_data(as_text=True)
+    # Until midnight in Los Angeles.
+    assert 1 <= int(response.headers["Retry-After"]) <= 25 * 3600
     assert session.scalar(select(func.count()).select_from(Kudos)) == 1

@@ -8,6 +8,7 @@ import json
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from kudos import create_app
 from kudos.auth.tokens import create_token, hash_token
 from kudos.db import utcnow
 from kudos.extensions import limiter
+from kudos.ratelimit import SweptMemoryStorage
 from tests.conftest import TEST_SECRET_KEY, sign_in
 from tests.pgserver import free_port
 from tests.test_compose import send as send_from_page
@@ -274,3 +276,17 @@ def run_python(code: str, settings: dict) -> str:
         check=True,
         timeout=60,
     ).stdout
+
+
+def test_in_memory_counters_are_swept_without_a_thread_per_request(monkeypatch):
+    """Counters for addresses never seen again do not pile up in memory."""
+    monkeypatch.setattr(SweptMemoryStorage, "SWEEP_EVERY", 0.05)
+    store = SweptMemoryStorage()
+    store.incr("address:10.0.0.1", expiry=0.05)
+    time.sleep(0.1)
+    threads = threading.active_count()
+    store.incr("address:10.0.0.2", expiry=60)
+
+    assert "address:10.0.0.1" not in store.storage
+    assert store.get("address:10.0.0.2") == 1
+    assert threading.active_count() == threads
