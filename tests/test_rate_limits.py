@@ -290,3 +290,27 @@ def test_in_memory_counters_are_swept_without_a_thread_per_request(monkeypatch):
     assert "address:10.0.0.1" not in store.storage
     assert store.get("address:10.0.0.2") == 1
     assert threading.active_count() == threads
+
+
+def test_behind_a_proxy_the_address_is_the_forwarded_one():
+    settings = {"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY, **LIMITS}
+    proxied = create_app({**settings, "TRUSTED_PROXIES": 1}).test_client()
+    via_proxy = {"REMOTE_ADDR": "127.0.0.1"}
+
+    def callback(client, forwarded_for: str):
+        return client.get(
+            "/auth/callback",
+            environ_base=via_proxy,
+            headers={"X-Forwarded-For": forwarded_for},
+        )
+
+    for _ in range(3):
+        assert callback(proxied, "203.0.113.7").status_code != 429
+    assert_limited(callback(proxied, "203.0.113.7"))
+    assert callback(proxied, "203.0.113.8").status_code != 429
+
+    # Without a trusted proxy the header is ignored: nobody picks an address.
+    direct = create_app(settings).test_client()
+    for number in range(3):
+        assert callback(direct, f"198.51.100.{number}").status_code != 429
+    assert_limited(callback(direct, "198.51.100.99"))
