@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import limits
+
 TRUE_WORDS = {"1", "true", "yes", "on"}
 # Which ID token / userinfo claim carries each piece of a person's profile.
 # Override per provider with KUDOS_OIDC_CLAIM_<FIELD>, e.g. KUDOS_OIDC_CLAIM_TITLE=jobTitle.
@@ -28,6 +30,8 @@ FALSE_WORDS = {"0", "false", "no", "off"}
 # Upper bounds that keep dates computable and sessions short-lived enough.
 MAX_SESSION_HOURS = 24 * 31
 MAX_TOKEN_DAYS = 3650
+# Where rate-limit counters may live: this process, or a shared Redis.
+RATELIMIT_STORAGES = {"memory", "redis", "rediss", "redis+sentinel", "redis+cluster"}
 
 
 class ConfigError(RuntimeError):
@@ -77,6 +81,27 @@ def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
             return default
         return value
 
+    def whole_number(name: str, default: int) -> int:
+        raw = environ.get(name, "").strip()
+        if not raw:
+            return default
+        if not raw.isascii() or not raw.isdigit():
+            problems.append(f"{name} must be a whole number (0 or more), not {raw!r}")
+            return default
+        return int(raw)
+
+    def rate(name: str, default: str) -> str:
+        value = text(name, default) or default
+        try:
+            limits.parse_many(value)
+        except ValueError:
+            problems.append(
+                f"{name} must be a rate such as '60 per minute' or '10/second;500/hour', "
+                f"not {value!r}"
+            )
+            return default
+        return value
+
     timezone = text("KUDOS_TIMEZONE", "UTC")
     try:
         ZoneInfo(timezone)
@@ -103,6 +128,14 @@ def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
             "KUDOS_OIDC_CLIENT_ID and KUDOS_OIDC_CLIENT_SECRET are required with KUDOS_OIDC_ISSUER"
         )
 
+    ratelimit_storage = text("KUDOS_RATELIMIT_STORAGE_URL", "memory://")
+    if ratelimit_storage.split("://")[0] not in RATELIMIT_STORAGES:
+        problems.append(
+            "KUDOS_RATELIMIT_STORAGE_URL must be a Redis URL such as redis://127.0.0.1:6379/0, "
+            f"not {ratelimit_storage!r}"
+        )
+        ratelimit_storage = "memory://"
+
     smtp_url = text("KUDOS_SMTP_URL")
     if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
         problems.append(f"KUDOS_SMTP_URL must start with smtp:// or smtps://, not {smtp_url!r}")
@@ -127,6 +160,20 @@ def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
         },
         "TIMEZONE": timezone,
         "DAILY_KUDOS_LIMIT": positive_int("KUDOS_DAILY_KUDOS_LIMIT", 20),
+        # Each worker's page cache (kudos/cache.py) holds at most this much.
+        "CACHE_MAX_BYTES": positive_int("KUDOS_CACHE_MAX_MB", 64) * 1024 * 1024,
+        # Rate limits (kudos/ratelimit.py; Flask-Limiter reads RATELIMIT_*).
+        "RATELIMIT_ENABLED": boolean("KUDOS_RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": ratelimit_storage,
+        "RATELIMIT_SIGN_IN": rate("KUDOS_RATELIMIT_SIGN_IN", "60 per minute"),
+        "RATELIMIT_SEND": rate("KUDOS_RATELIMIT_SEND", "20 per minute"),
+        "RATELIMIT_PAGES": rate("KUDOS_RATELIMIT_PAGES", "60 per minute"),
+        "RATELIMIT_API": rate("KUDOS_RATELIMIT_API", "300 per minute"),
+        "RATELIMIT_NAMESPACE": "kudos",
+        "RATELIMIT_STRATEGY": "fixed-window",
+        # Redis down: count in each process's memory rather than fail pages.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "TRUSTED_PROXIES": whole_number("KUDOS_TRUSTED_PROXIES", 0),
         "SMTP_URL": smtp_url,
         "MAIL_FROM": text("KUDOS_MAIL_FROM", "Kudos <kudos@localhost>"),
         "SESSION_COOKIE_SECURE": boolean("KUDOS_COOKIE_SECURE", True),

@@ -32,7 +32,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from kudos import cache, models, security  # noqa: F401 - every model mapped before first use
+    from kudos import cache, models, ratelimit, security  # noqa: F401 - every model mapped first
     from kudos.auth import oidc, sessions
     from kudos.extensions import csrf, db
 
@@ -42,6 +42,7 @@ def register_extensions(app: Flask) -> None:
     sessions.init_app(app)
     oidc.init_app(app)
     security.init_app(app)
+    ratelimit.init_app(app)
 
 
 class IdConverter(IntegerConverter):

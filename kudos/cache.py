@@ -19,9 +19,13 @@ Writes that bypass the session (``COPY``, ``TRUNCATE`` in raw SQL) call
 from __future__ import annotations
 
 import secrets
+import sys
 import threading
 from collections.abc import Callable, Hashable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from functools import wraps
+from types import ModuleType
 from typing import Any, TypeVar
 
 from cachetools import LRUCache
@@ -38,9 +42,20 @@ T = TypeVar("T")
 
 # Tables no cached page reads: writing them keeps every entry.
 NOT_SHOWN = frozenset(
-    {"identity", "api_token", "audit_entry", "outbox_message", "reaction", "cache_generation"}
+    {
+        "identity",
+        "api_token",
+        "audit_entry",
+        "outbox_message",
+        "reaction",
+        "cache_generation",
+        "kudos_send",  # a send also writes the kudos, which pages do show
+    }
 )
-ENTRIES = 4096
+# Each worker's cache holds at most this much (KUDOS_CACHE_MAX_MB).
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+# What an entry costs besides its value: the key, the LRU's bookkeeping.
+ENTRY_OVERHEAD = 400
 TOKEN = "kudos_cache_token"  # noqa: S105 - a name in flask.g, not a secret
 
 
@@ -88,10 +103,15 @@ def _on_execute(state: ORMExecuteState) -> None:
 
 
 class PageCache:
-    """Entries per process, each under the token it was computed with."""
+    """Entries per process, each under the token it was computed with, and
+    at most ``max_bytes`` of them (least recently used go first)."""
 
-    def __init__(self, entries: int = ENTRIES) -> None:
-        self._entries: LRUCache[Hashable, Any] = LRUCache(maxsize=entries)
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        # Each entry is (version, value, size); the size is estimated once,
+        # when the entry is stored, never when it is read.
+        self._entries: LRUCache[Hashable, tuple[Hashable, Any, int]] = LRUCache(
+            maxsize=max_bytes, getsizeof=lambda entry: entry[2]
+        )
         self._token: str | None = None
         self._lock = threading.Lock()
 
@@ -107,13 +127,62 @@ class PageCache:
             if stored is not None and stored[0] == version:
                 return stored[1]
         value = compute()
+        size = ENTRY_OVERHEAD + estimate_size(key) + estimate_size(value)
         with self._lock:
-            if token == self._token:
-                self._entries[key] = (version, value)
+            if token == self._token and size <= self._entries.maxsize:
+                self._entries[key] = (version, value, size)
         return value
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def size(self) -> int:
+        """Bytes held, as estimated (at most ``max_bytes``)."""
+        return int(self._entries.currsize)
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self._entries.maxsize)
+
+
+# Values with nothing inside worth walking into.
+_LEAVES = (str, bytes, int, float, bool, type(None), datetime, date, timedelta, Decimal)
+# Past this many objects an estimate stops walking: it is an estimate.
+_MAX_WALK = 100_000
+
+
+def estimate_size(value: object) -> int:
+    """Roughly what ``value`` takes in memory: ``sys.getsizeof`` of it and of
+    everything it holds (containers, dataclass and object attributes), each
+    object once. Pages are strings and cost one call; SQLAlchemy's
+    per-object state and classes, modules and functions are not counted
+    (they are shared, not made for the entry)."""
+    if isinstance(value, _LEAVES):
+        return sys.getsizeof(value)
+    total, seen, stack = 0, set(), [value]
+    while stack and len(seen) < _MAX_WALK:
+        item = stack.pop()
+        if id(item) in seen or callable(item) or isinstance(item, ModuleType):
+            continue
+        seen.add(id(item))
+        total += sys.getsizeof(item)
+        if isinstance(item, _LEAVES):
+            continue
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+        else:
+            fields = getattr(item, "__dict__", None)
+            if fields:
+                stack.extend(v for k, v in fields.items() if k != "_sa_instance_state")
+            for cls in type(item).__mro__:
+                for slot in getattr(cls, "__slots__", ()):
+                    if slot != "__weakref__" and hasattr(item, slot):
+                        stack.append(getattr(item, slot))
+    return total
 
 
 def current_token(session: Session) -> str | None:
@@ -176,7 +245,7 @@ def cached(
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["kudos.cache"] = PageCache()
+    app.extensions["kudos.cache"] = PageCache(app.config.get("CACHE_MAX_BYTES", DEFAULT_MAX_BYTES))
 
 
 # Whole pages ---------------------------------------------------------------
@@ -186,9 +255,18 @@ def init_app(app: Flask) -> None:
 CSRF_MARK = "\x00kudos-csrf\x00"
 
 
-def cached_page(version: Callable[[], Hashable] | None = None) -> Callable:
-    """Keep a view's whole HTML page per signed-in person and URL until the
-    data changes (and ``version()``, for pages that depend on the clock).
+def cached_page(
+    params: Callable[[], Hashable | None], version: Callable[[], Hashable] | None = None
+) -> Callable:
+    """Keep a view's whole HTML page per signed-in person and parameters
+    until the data changes (and ``version()``, for pages that depend on the
+    clock).
+
+    ``params()`` gives the page's query parameters, parsed and normalised:
+    everything the page reads from the address, and nothing else, so junk
+    arguments or other spellings of the same month or team reuse one entry
+    rather than filling the cache. None (the parameters are wrong) makes
+    the view answer without the cache.
 
     Only plain 200 pages are kept, and a page is neither kept nor served
     from the cache when it has something for this request only: flashed
@@ -204,6 +282,9 @@ def cached_page(version: Callable[[], Hashable] | None = None) -> Callable:
                 or current_user.has_unseen_recognitions
             ):
                 return view(*args, **kwargs)
+            parsed = params()
+            if parsed is None:
+                return view(*args, **kwargs)
             made_now = []
 
             def make() -> str | None:
@@ -212,7 +293,14 @@ def cached_page(version: Callable[[], Hashable] | None = None) -> Callable:
 
             page = cached(
                 db.session,
-                ("page", request.script_root, request.full_path, current_user.id),
+                (
+                    "page",
+                    request.script_root,
+                    request.endpoint,
+                    tuple(sorted(kwargs.items())),  # from the route, already converted
+                    parsed,
+                    current_user.id,
+                ),
                 make,
                 version=version() if version else None,
             )

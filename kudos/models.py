@@ -11,6 +11,7 @@ from kudos.preferences.models import FavouriteValue, RecognitionPreference
 from kudos.recognition.models import (
     Kudos,
     KudosReport,
+    KudosSend,
     Reaction,
     Recognition,
     Value,
@@ -27,6 +28,7 @@ __all__ = [
     "Identity",
     "Kudos",
     "KudosReport",
+    "KudosSend",
     "LeaderboardPair",
     "LeaderboardScore",
     "OutboxMessage",

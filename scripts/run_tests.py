@@ -2,6 +2,8 @@
 
 Both runs go at once (two cores), each to its own log; then both logs are
 printed, each engine's result, and a total. Extra arguments go to pytest.
+Both runs share a throwaway Redis server for the rate-limit tests (each test
+uses keys of its own).
 """
 
 from __future__ import annotations
@@ -18,15 +20,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.pgserver import throwaway_postgres  # noqa: E402
+from tests.redisserver import throwaway_redis  # noqa: E402
 
 PYTHON = sys.executable
 
 
 def start_suite(
-    engine: str, database_url: str | None, args: list[str]
+    engine: str, database_url: str | None, redis_url: str, args: list[str]
 ) -> tuple[subprocess.Popen, Path]:
     env = dict(os.environ)
     env.pop("KUDOS_TEST_DATABASE_URL", None)
+    env["KUDOS_TEST_REDIS_URL"] = redis_url
     if database_url:
         env["KUDOS_TEST_DATABASE_URL"] = database_url
     log = Path(tempfile.mkstemp(prefix=f"kudos-tests-{engine}-", suffix=".log")[1])
@@ -67,10 +71,10 @@ def lint() -> bool:
 def main(args: list[str]) -> int:
     started = time.monotonic()
     linted = lint()
-    with throwaway_postgres() as postgres_url:
+    with throwaway_postgres() as postgres_url, throwaway_redis() as redis_url:
         suites = {
-            "sqlite": start_suite("sqlite", None, args),
-            "postgresql": start_suite("postgresql", postgres_url, args),
+            "sqlite": start_suite("sqlite", None, redis_url, args),
+            "postgresql": start_suite("postgresql", postgres_url, redis_url, args),
         }
         codes = {engine: process.wait() for engine, (process, _) in suites.items()}
     for engine, (_, log) in suites.items():

@@ -26,6 +26,7 @@ from kudos.auth.sessions import SIGNED_IN_AT_KEY
 from kudos.db import make_engine, utcnow
 from kudos.migrate import alembic_config
 from tests import factories
+from tests.redisserver import throwaway_redis
 from tests.smtp import SmtpServer
 
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
@@ -73,6 +74,21 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The Redis server of the test command (``KUDOS_TEST_REDIS_URL``); run by
+    hand without one, a throwaway server of this run's own. Never skipped:
+    CI must pass the test command's server."""
+    url = os.environ.get("KUDOS_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("KUDOS_TEST_REDIS_URL is not set: run the suite with scripts/run_tests.py")
+    with throwaway_redis() as url:
+        yield url
+
+
 @pytest.fixture
 def connection(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as connection:
@@ -96,6 +112,9 @@ def app(
         "SECRET_KEY": TEST_SECRET_KEY,
         "DATABASE_URL": database_url,
         "SESSION_COOKIE_SECURE": False,
+        # Tests sign in and load pages faster than people do; the limits are
+        # on in their own tests (tests/test_rate_limits.py).
+        "RATELIMIT_ENABLED": False,
         **app_overrides,
     }
     app = create_app(settings)

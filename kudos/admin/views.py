@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 
+from kudos import ratelimit
 from kudos.audit.models import AuditEntry
 from kudos.auth.access import admin_required
 from kudos.auth.redirects import is_local_path
@@ -158,6 +159,7 @@ def dismiss(kudos_id: int) -> Response:
 
 
 @bp.get("/reciprocity")
+@ratelimit.page
 @admin_required
 def reciprocity() -> str:
     """Pairs who mostly thank each other this month: worth a look, nothing more."""

@@ -10,9 +10,16 @@ from kudos.errors import MESSAGES, error_code
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, code: str, message: str, fields: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: dict[str, str] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.status, self.code, self.message, self.fields = status, code, message, fields
+        self.headers = headers or {}
         super().__init__(message)
 
 
@@ -29,7 +36,9 @@ def error_response(
 
 
 def _api_error(error: ApiError) -> tuple[Response, int]:
-    return error_response(error.status, error.code, error.message, error.fields)
+    response, status = error_response(error.status, error.code, error.message, error.fields)
+    response.headers.update(error.headers)
+    return response, status
 
 
 def _http_error(error: HTTPException) -> tuple[Response, int]:

@@ -51,6 +51,10 @@ ERRORS = {
         "Invalid fields or parameters (an unknown team or value slug too), "
         "with a message per field in `error.fields`"
     ),
+    "429": {
+        **_error("Too many calls with this token in a short time (code `rate_limited`)"),
+        "headers": {"Retry-After": _header("Seconds until trying again", {"type": "integer"})},
+    },
 }
 ID = {"type": "integer", "minimum": 1}
 
@@ -459,12 +463,20 @@ PATHS: dict[str, Any] = {
                         )
                     },
                 ),
+                **ERRORS,  # the 429 below says more
                 "400": _error("The body is not JSON, or a bad Idempotency-Key"),
                 "409": _error("The Idempotency-Key was used for a different kudos"),
                 "413": _error("The body is larger than 1 MiB"),
                 "415": _error("Not application/json"),
-                "429": _error("The sender's daily limit is reached"),
-                **ERRORS,
+                "429": {
+                    **_error(
+                        "The sender's daily limit is reached (code `daily_limit`), or too "
+                        "many sends or calls in a short time (`rate_limited`)"
+                    ),
+                    "headers": {
+                        "Retry-After": _header("Seconds until trying again", {"type": "integer"})
+                    },
+                },
             },
         },
     },

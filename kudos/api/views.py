@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import select
 
+from kudos import ratelimit
 from kudos.api import errors
 from kudos.api.errors import ApiError
 from kudos.api.openapi import openapi_document
@@ -26,7 +27,7 @@ from kudos.api.schemas import (
     user_json,
     value_json,
 )
-from kudos.auth.tokens import TokenExpired, authenticate
+from kudos.auth.tokens import TokenExpired, authenticate, hash_token
 from kudos.db import utcnow, valid_ids
 from kudos.extensions import csrf, db
 from kudos.leaderboard.services import BOARDS, DEFAULT_LIMIT, Entry, standings
@@ -69,6 +70,9 @@ def refuse_nul_characters() -> None:
 
 
 def token_required(view: View) -> View:
+    # The per-token rate limit is counted once the token is known to be good.
+    limited = ratelimit.api(view)
+
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
         scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
@@ -93,7 +97,8 @@ def token_required(view: View) -> View:
             )
         db.session.commit()  # keeps last_used_at
         g.api_person = person
-        return view(*args, **kwargs)
+        g.api_token_key = hash_token(raw.strip())  # the rate limit's key, never the token
+        return limited(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
@@ -213,6 +218,7 @@ def _recipient_ids(items: list[int | str]) -> tuple[list[int], list[str]]:
 
 @bp.post("/kudos")
 @token_required
+@ratelimit.sending
 def create_kudos() -> tuple[Response, int]:
     body = Body(json_body()).allow("recipients", "values", "message", "visibility")
     recipients = body.list_of("recipients", (int, str))
@@ -248,7 +254,10 @@ def create_kudos() -> tuple[Response, int]:
     except KudosRejected as rejected:
         db.session.rollback()
         fields = {name: text for name, text in rejected.fields.items() if name != "__all__"}
-        raise ApiError(rejected.status, rejected.code, rejected.message, fields or None) from None
+        retry = {"Retry-After": str(rejected.retry_after)} if rejected.retry_after else None
+        raise ApiError(
+            rejected.status, rejected.code, rejected.message, fields or None, headers=retry
+        ) from None
     db.session.commit()
     kudos = feed.kudos_with_details(db.session, result.kudos.id)
     response = jsonify(kudos_json(kudos))

@@ -26,6 +26,7 @@ from flask_login import current_user, logout_user
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
+from kudos import ratelimit
 from kudos.auth import oidc
 from kudos.auth.access import login_exempt
 from kudos.auth.models import Identity
@@ -65,6 +66,7 @@ def login() -> str | Response:
 
 @bp.post("/login")
 @login_exempt
+@ratelimit.sign_in
 def start_sign_in() -> str | Response | tuple[str, int]:
     if not oidc.is_configured():
         return redirect(request.path)
@@ -80,6 +82,7 @@ def start_sign_in() -> str | Response | tuple[str, int]:
 
 @bp.get("/auth/callback")
 @login_exempt
+@ratelimit.sign_in
 def callback() -> Response | tuple[str, int]:
     if not oidc.is_configured():
         return problem_page("misconfigured", "callback without KUDOS_OIDC_ISSUER")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
@@ -10,7 +11,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kudos import cache
+from kudos import cache, ratelimit
 from kudos.db import utcnow
 from kudos.extensions import db
 from kudos.leaderboard.services import BOARDS, Filters, standings
@@ -161,8 +162,16 @@ def _this_month() -> Month:
     return Month.containing(utcnow(), org_zone())
 
 
+def _page_params() -> Hashable | None:
+    """What the page shows, parsed: the month and the filters' ids."""
+    query, _ = parse_query(request.args.to_dict())
+    return (query.month, query.filters) if query else None
+
+
 @bp.get("/leaderboard")
-@cache.cached_page(version=_this_month)  # "month to date" and the next month's link
+@ratelimit.page
+# The month in progress is "month to date", and has no next month's link.
+@cache.cached_page(params=_page_params, version=_this_month)
 def page() -> str:
     query, problems = parse_query(request.args.to_dict())
     if query is None:

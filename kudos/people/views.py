@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from kudos import ratelimit
 from kudos.extensions import db
 from kudos.people.models import Person, Team
 from kudos.people.services import search_people
@@ -19,6 +20,7 @@ bp = Blueprint("people", __name__)
 
 
 @bp.get("/people/<id:person_id>")
+@ratelimit.page
 def profile(person_id: int) -> str:
     person = db.session.get(Person, person_id) or abort(404)
     tab = request.args.get("tab", "received")
@@ -40,6 +42,7 @@ def profile(person_id: int) -> str:
 
 
 @bp.get("/teams/<slug>")
+@ratelimit.page
 def team(slug: str) -> str:
     team = db.session.scalar(select(Team).where(Team.slug == slug)) or abort(404)
     members = db.session.scalars(

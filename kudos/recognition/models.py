@@ -225,3 +225,16 @@ class KudosReport(Base):
 
     kudos: Mapped[Kudos] = relationship()
     reporter: Mapped[Person] = relationship(foreign_keys=[reporter_id])
+
+
+class KudosSend(Base):
+    """One row per kudos sent, kept for a couple of days: what the daily limit
+    counts. Deleting a kudos (within 15 minutes) removes the kudos, never its
+    send, so send-delete-send cannot get round the limit."""
+
+    __tablename__ = "kudos_send"
+    __table_args__ = (Index("ix_kudos_send_sender_id_sent_at", "sender_id", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)

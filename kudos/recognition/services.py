@@ -6,13 +6,14 @@ Services flush and never commit; the caller owns the transaction.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, case, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from kudos import notifications, timeutil
@@ -26,6 +27,7 @@ from kudos.recognition.models import (
     VISIBILITY_RANK,
     Kudos,
     KudosReport,
+    KudosSend,
     Reaction,
     Recognition,
     Value,
@@ -37,6 +39,9 @@ MAX_VALUES = 3
 MAX_HIDE_REASON_LENGTH = 500
 IDEMPOTENCY_KEY_MAX_LENGTH = 128
 DELETE_WINDOW = timedelta(minutes=15)
+# Sends are remembered this long for the daily limit: longer than any
+# organisation's day, even one lengthened by a clock change.
+SENDS_KEPT = timedelta(days=2)
 # Control characters other than line breaks and tabs have no place in a message.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -46,6 +51,8 @@ class KudosRejected(Exception):
     ``status`` is the HTTP status the API answers with."""
 
     code = "invalid"
+    # Seconds until trying again may succeed (a 429's Retry-After), if known.
+    retry_after: int | None = None
 
     def __init__(self, fields: dict[str, str], *, status: int = 422) -> None:
         self.fields = fields
@@ -60,7 +67,8 @@ class KudosRejected(Exception):
 class DailyLimitReached(KudosRejected):
     code = "daily_limit"
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, *, retry_after: int | None = None) -> None:
+        self.retry_after = retry_after
         super().__init__(
             {
                 "__all__": f"You have sent {limit} kudos today, the daily limit. Thank you "
@@ -277,15 +285,11 @@ def send_kudos(
                 raise IdempotencyConflict()
             return SendResult(earlier, created=False)
 
-    day_start, day_end = timeutil.day_bounds(now, zone)
-    sent_today = session.scalar(
-        select(func.count())
-        .select_from(Kudos)
-        .where(Kudos.sender_id == sender.id, Kudos.created_at >= day_start)
-        .where(Kudos.created_at < day_end)
-    )
-    if sent_today >= daily_limit:
-        raise DailyLimitReached(daily_limit)
+    if sends_today(session, sender.id, now=now, zone=zone) >= daily_limit:
+        tomorrow = timeutil.day_bounds(now, zone)[1]
+        raise DailyLimitReached(
+            daily_limit, retry_after=math.ceil((tomorrow - now).total_seconds())
+        )
 
     kudos = Kudos(
         sender=sender,
@@ -301,10 +305,35 @@ def send_kudos(
         for index, person in enumerate(recipients)
     ]
     session.add(kudos)
+    _record_send(session, sender.id, now)
     session.flush()
     rollups.count_kudos(session, kudos, +1, zone)
     notifications.kudos_sent(session, kudos)
     return SendResult(kudos, created=True)
+
+
+def sends_today(session: Session, sender_id: int, *, now: datetime, zone: ZoneInfo) -> int:
+    """Kudos ``sender_id`` sent on the organisation's day containing ``now``,
+    including those deleted since: the daily limit counts sends, not rows."""
+    day_start, day_end = timeutil.day_bounds(now, zone)
+    return session.scalar(
+        select(func.count())
+        .select_from(KudosSend)
+        .where(KudosSend.sender_id == sender_id, KudosSend.sent_at >= day_start)
+        .where(KudosSend.sent_at < day_end)
+    )
+
+
+def _record_send(session: Session, sender_id: int, now: datetime) -> None:
+    """Remember this send and forget the sender's sends older than any day.
+    Only the sender's own rows: their row lock (taken in ``send_kudos``)
+    already orders their sends, and no send waits for another sender's."""
+    session.execute(
+        delete(KudosSend).where(
+            KudosSend.sender_id == sender_id, KudosSend.sent_at < now - SENDS_KEPT
+        )
+    )
+    session.add(KudosSend(sender_id=sender_id, sent_at=now))
 
 
 def can_delete(person: Person, kudos: Kudos, now: datetime) -> bool:

@@ -19,6 +19,7 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, select
 from werkzeug.wrappers import Response
 
+from kudos import ratelimit
 from kudos.auth.redirects import is_local_path
 from kudos.db import utcnow, valid_ids
 from kudos.extensions import db
@@ -64,11 +65,13 @@ def feed_page(where: ColumnElement[bool] | None = None) -> feed.FeedPage:
 
 
 @bp.get("/")
+@ratelimit.page
 def company_feed() -> str:
     return render_template("feed/company.html", page=feed_page(), actions=ActionForm())
 
 
 @bp.get("/values/<slug>")
+@ratelimit.page
 def value_feed(slug: str) -> str:
     value = db.session.scalar(select(Value).where(Value.slug == slug)) or abort(404)
     return render_template(
@@ -141,6 +144,7 @@ def _render_compose(
 
 
 @bp.route("/kudos/new", methods=["GET", "POST"])
+@ratelimit.sending
 def compose() -> Response | tuple[str, int]:
     form = ComposeForm()
     if request.method == "GET":
@@ -184,9 +188,12 @@ def compose() -> Response | tuple[str, int]:
         )
     except KudosRejected as rejected:
         db.session.rollback()
-        return _render_compose(
+        page, status = _render_compose(
             form, chosen, value_ids, errors=rejected.fields, status=rejected.status
         )
+        if rejected.retry_after is not None:
+            return page, status, {"Retry-After": str(rejected.retry_after)}
+        return page, status
     db.session.commit()
     kudos = result.kudos
     names = ", ".join(person.first_name for person in kudos.recipients)

@@ -12,7 +12,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from config import FALSE_WORDS, TRUE_WORDS
-from kudos import cache
+from kudos import cache, ratelimit
 from kudos.db import utcnow, valid_ids
 from kudos.extensions import db
 from kudos.people.models import Person
@@ -169,8 +169,15 @@ def _page_clock() -> datetime | None:
     return summary_clock(query, now) if query else None
 
 
+def _page_params() -> Hashable | None:
+    """What the page shows, parsed: month, whose summary, indirect or not."""
+    query, _ = parse_query(request.args.to_dict())
+    return query
+
+
 @bp.get("/manager/summary")
-@cache.cached_page(version=_page_clock)
+@ratelimit.page
+@cache.cached_page(params=_page_params, version=_page_clock)
 def page() -> str:
     query, viewer, subject, now = _requested_summary()
     summary = cached_summary(viewer, subject, query, now=now)
@@ -185,6 +192,7 @@ def page() -> str:
 
 
 @bp.get("/manager/summary.csv")
+@ratelimit.page
 def csv_export() -> Response:
     query, viewer, subject, now = _requested_summary()
     summary = cached_summary(viewer, subject, query, now=now)

@@ -135,6 +135,9 @@ def live_server(
                     "SECRET_KEY": TEST_SECRET_KEY,
                     "DATABASE_URL": e2e_database_url,
                     "SESSION_COOKIE_SECURE": False,
+                    # One browser signs in as many people from one address;
+                    # the limits have tests of their own.
+                    "RATELIMIT_ENABLED": False,
                     **provider.app_settings(BASE_URL=base, OIDC_ADMIN_GROUP="kudos-admins"),
                 }
             )
