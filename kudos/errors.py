@@ -92,14 +92,19 @@ def _handle_server_error(exc: InternalServerError) -> tuple[object, int]:
     return render_error(500)
 
 
-def _handle_database_unavailable(exc: OperationalError) -> tuple[object, int]:
-    # A lost connection or, on SQLite, a write lock held too long: not the
-    # person's fault and usually gone in a moment.
+# Seconds a client should wait before trying again after a 503.
+RETRY_AFTER_UNAVAILABLE = 5
+
+
+def _handle_database_unavailable(exc: OperationalError) -> tuple[object, int, dict[str, str]]:
+    # A lost connection, a deadlock PostgreSQL broke, or, on SQLite, a write
+    # lock held too long: not the person's fault and usually gone in a moment.
     current_app.logger.warning("database unavailable: %s", type(exc.orig).__name__)
     db.session.rollback()
     # The page must not need the database to find out who is signed in.
     g._login_user = login_manager.anonymous_user()
-    return render_error(503, "Kudos is very busy right now. Please try again in a moment.")
+    body, status = render_error(503, "Kudos is very busy right now. Please try again in a moment.")
+    return body, status, {"Retry-After": str(RETRY_AFTER_UNAVAILABLE)}
 
 
 def _handle_bad_data(exc: DataError) -> tuple[object, int]:

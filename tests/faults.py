@@ -149,10 +149,13 @@ def gunicorn(url: str, *, workers: int = 2, threads: int = 4) -> Iterator[tuple[
 
 
 def is_unavailable(response: requests.Response) -> bool:
-    """The API's 503: JSON in the error format, code ``unavailable``."""
+    """The API's 503: JSON in the error format, code ``unavailable``, with
+    ``Retry-After``."""
     if response.status_code != 503:
         return False
     if not response.headers.get("Content-Type", "").startswith("application/json"):
+        return False
+    if not response.headers.get("Retry-After", "").isdigit():
         return False
     try:
         error = response.json()["error"]

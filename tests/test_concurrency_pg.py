@@ -120,3 +120,67 @@ def test_the_same_key_at_the_same_moment_makes_one_kudos(engine, committed):
     assert [kind for kind, _ in outcomes] == ["sent"] * 4
     assert len({kudos_id for _, kudos_id in outcomes}) == 1
     assert kudos_of(engine, sender_id) == 1
+
+
+@pytest.fixture
+def two_colleagues(engine):
+    """Two people committed to the database, who will thank each other."""
+    tag = uuid.uuid4().hex[:8]
+    with Session(engine) as session:
+        people = [
+            Person(email=f"{name.lower()}-{tag}@acme.example.com", name=name) for name in "AB"
+        ]
+        session.add_all(people)
+        session.commit()
+        ids = [person.id for person in people]
+        value_id = session.scalar(select(Value.id).where(Value.slug == "caring"))
+    yield ids, value_id
+    with Session(engine) as session:
+        session.execute(delete(Kudos).where(Kudos.sender_id.in_(ids)))
+        session.execute(delete(Person).where(Person.id.in_(ids)))
+        session.commit()
+
+
+def test_two_people_thanking_each_other_at_the_same_moment_both_succeed(engine, two_colleagues):
+    """Each send locks its sender's row; the recognition's foreign key then
+    checks the other person's row. A sender lock that blocked that check
+    (FOR UPDATE rather than FOR NO KEY UPDATE) deadlocked these two sends."""
+    (first, second), value_id = two_colleagues
+    rounds, failures = 5, []
+
+    def send(sender_id: int, recipient_id: int, barrier: threading.Barrier) -> None:
+        with Session(engine) as session:
+            sender = session.get(Person, sender_id)
+            barrier.wait()
+            try:
+                send_kudos(
+                    session,
+                    sender,
+                    [recipient_id],
+                    [value_id],
+                    "Thank you!",
+                    "public",
+                    now=utcnow(),
+                    zone=ZoneInfo("UTC"),
+                    daily_limit=100,
+                )
+                # Hold the locks a moment, as a slower request would.
+                session.execute(select(func.pg_sleep(0.05)))
+                session.commit()
+            except Exception as error:  # noqa: BLE001 - any failure is the finding
+                session.rollback()
+                failures.append(type(error).__name__)
+
+    for _ in range(rounds):
+        barrier = threading.Barrier(2)
+        threads = [
+            threading.Thread(target=send, args=(first, second, barrier)),
+            threading.Thread(target=send, args=(second, first, barrier)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+
+    assert failures == []
+    assert kudos_of(engine, first) == kudos_of(engine, second) == rounds

@@ -40,4 +40,5 @@ def test_pages_answer_503_not_500_when_the_database_is_unreachable(tmp_path):
     response = client.get("/")
 
     assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
     assert "very busy" in response.get_data(as_text=True)

@@ -266,7 +266,10 @@ def send_kudos(
             {"idempotency_key": f"Use a key of 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters."},
             status=400,
         )
-    session.execute(select(Person.id).where(Person.id == sender.id).with_for_update())
+    # FOR NO KEY UPDATE: it serialises this sender's sends, yet lets other
+    # transactions check foreign keys to this person (FOR KEY SHARE). With a
+    # plain FOR UPDATE two people thanking each other at once deadlocked.
+    session.execute(select(Person.id).where(Person.id == sender.id).with_for_update(key_share=True))
 
     if idempotency_key:
         earlier = session.scalar(
