@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kudos.db import utcnow
+from kudos.leaderboard.models import LeaderboardPair, LeaderboardScore
 from kudos.people.models import Department, Person, Team
 from kudos.recognition.models import Kudos, Value
 from kudos.recognition.services import send_kudos
@@ -77,3 +78,31 @@ class Factory:
         ).kudos
         self.session.commit()
         return kudos
+
+
+def rollup_rows(session: Session) -> tuple[set, set]:
+    """Every row of both leaderboard rollup tables, to compare the rollups
+    kept up to date by each change with a rebuild."""
+    pairs = set(
+        session.execute(
+            select(
+                LeaderboardPair.month,
+                LeaderboardPair.value_id,
+                LeaderboardPair.sender_id,
+                LeaderboardPair.recipient_id,
+                LeaderboardPair.count,
+            )
+        ).all()
+    )
+    scores = set(
+        session.execute(
+            select(
+                LeaderboardScore.month,
+                LeaderboardScore.value_id,
+                LeaderboardScore.board,
+                LeaderboardScore.person_id,
+                LeaderboardScore.score,
+            )
+        ).all()
+    )
+    return pairs, scores

@@ -39,12 +39,12 @@ from sqlalchemy.orm import Session
 from kudos.auth.tokens import create_token
 from kudos.db import make_engine, utcnow
 from kudos.leaderboard import rollups
-from kudos.leaderboard.models import LeaderboardPair, LeaderboardScore
 from kudos.migrate import alembic_config
 from kudos.outbox.models import OutboxMessage
 from kudos.outbox.services import queue_email
 from kudos.people.models import Person
 from kudos.recognition.models import Kudos, Recognition, Value, kudos_value
+from tests.factories import rollup_rows
 from tests.pgserver import PostgresServer, free_port
 from tests.smtp import Inbox, SmtpServer
 
@@ -308,32 +308,6 @@ def send_through_outages(
     )
 
 
-def rollup_tables(session: Session) -> tuple[set, set]:
-    pairs = set(
-        session.execute(
-            select(
-                LeaderboardPair.month,
-                LeaderboardPair.value_id,
-                LeaderboardPair.sender_id,
-                LeaderboardPair.recipient_id,
-                LeaderboardPair.count,
-            )
-        ).all()
-    )
-    scores = set(
-        session.execute(
-            select(
-                LeaderboardScore.month,
-                LeaderboardScore.value_id,
-                LeaderboardScore.board,
-                LeaderboardScore.person_id,
-                LeaderboardScore.score,
-            )
-        ).all()
-    )
-    return pairs, scores
-
-
 def percentile(values: list[float], share: float) -> float:
     if not values:
         return float("nan")
@@ -418,9 +392,9 @@ def check_sends(url: str, run: SendRun, clients: list[Client], values: list[str]
             for row in rows
             if recognitions.get(row.id, 0) != 1 or value_counts.get(row.id, 0) != len(values)
         )
-        maintained = rollup_tables(session)
+        maintained = rollup_rows(session)
         rollups.rebuild(session, ZONE)
-        rebuilt = rollup_tables(session)
+        rebuilt = rollup_rows(session)
         session.rollback()
     engine.dispose()
     found = sum(1 for key, kudos_id in acknowledged.items() if ids_by_key.get(key) == kudos_id)

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from kudos.leaderboard import rollups
-from kudos.leaderboard.models import LeaderboardPair, LeaderboardScore
 from kudos.people.models import Person
 from kudos.preferences.models import RecognitionPreference
 from kudos.recognition.models import Kudos, Value
@@ -22,6 +21,7 @@ from kudos.recognition.services import (
     restore_kudos,
     send_kudos,
 )
+from tests.factories import rollup_rows
 
 ZONE = ZoneInfo("America/New_York")
 # Around the end of October and the November DST change in New York.
@@ -45,32 +45,6 @@ operations = st.lists(
     ),
     max_size=25,
 )
-
-
-def snapshot(session):
-    pairs = set(
-        session.execute(
-            select(
-                LeaderboardPair.month,
-                LeaderboardPair.value_id,
-                LeaderboardPair.sender_id,
-                LeaderboardPair.recipient_id,
-                LeaderboardPair.count,
-            )
-        ).all()
-    )
-    scores = set(
-        session.execute(
-            select(
-                LeaderboardScore.month,
-                LeaderboardScore.value_id,
-                LeaderboardScore.board,
-                LeaderboardScore.person_id,
-                LeaderboardScore.score,
-            )
-        ).all()
-    )
-    return pairs, scores
 
 
 def apply_step(session, step, people, admin, value_ids, sent) -> None:  # noqa: ANN001
@@ -138,9 +112,9 @@ def test_rollups_always_equal_a_rebuild(session, steps):
             apply_step(session, step, people, admin, value_ids, sent)
         session.flush()
 
-        maintained = snapshot(session)
+        maintained = rollup_rows(session)
         rollups.rebuild(session, ZONE)
-        assert maintained == snapshot(session)
+        assert maintained == rollup_rows(session)
     finally:
         nested.rollback()
         # Rows loaded inside the example would otherwise stay in this
