@@ -702,3 +702,261 @@ def test_signing_out_on_one_device_signs_out_the_others(app, session, make):
     session.refresh(person)
     sign_in(phone, person)
     assert phone.get("/").status_code == 200
+
+
+# Gaps found by mutation testing (scripts/mutation) ---------------------------
+
+
+def rollups_equal_a_rebuild(session, zone) -> bool:
+    def read():
+        rows = session.execute(
+            select(LeaderboardPair.month, LeaderboardPair.value_id, LeaderboardPair.sender_id)
+            .add_columns(LeaderboardPair.recipient_id, LeaderboardPair.count)
+            .order_by(*LeaderboardPair.__table__.primary_key.columns)
+        )
+        return [tuple(row) for row in rows]
+
+    incremental = read()
+    rollups.rebuild(session, zone)
+    return read() == incremental
+
+
+def test_deleting_takes_the_kudos_off_the_board_in_the_organisations_zone(session, make):
+    zone = ZoneInfo("America/Los_Angeles")
+    ann, ben = make.person(name="Ann"), make.person(name="Ben")
+    sent = local("America/Los_Angeles", 2026, 11, 30, 23, 50)  # December in UTC
+    kudos = service_send(session, ann, [ben], now=sent, zone=zone).kudos
+    assert [e.name for e in standings(session, "given", Month(2026, 11)).entries] == ["Ann"]
+
+    delete_kudos(session, ann, kudos, now=sent + timedelta(minutes=5), zone=zone)
+
+    assert standings(session, "given", Month(2026, 11)).entries == []
+    assert count(session, LeaderboardPair) == 0
+    assert rollups_equal_a_rebuild(session, zone)
+
+
+def test_deleting_a_hidden_kudos_leaves_the_other_counts_alone(session, make):
+    ann, ben, admin = make.person(name="Ann"), make.person(name="Ben"), make.person()
+    kept = service_send(session, ann, [ben], now=SENT).kudos
+    hidden = service_send(session, ann, [ben], now=SENT).kudos
+    hide_kudos(session, admin, hidden, "Off topic", now=SENT, zone=UTC_ZONE)
+
+    delete_kudos(session, ann, hidden, now=SENT + timedelta(minutes=1), zone=UTC_ZONE)
+
+    month = Month(2026, 11)
+    assert [(e.name, e.score) for e in standings(session, "given", month).entries] == [("Ann", 1)]
+    assert rollups_equal_a_rebuild(session, UTC_ZONE)
+    assert kept.id
+
+
+def test_a_deletion_is_audited_with_what_was_said_and_to_whom(session, make):
+    from kudos.audit.models import AuditEntry
+
+    ann, ben, cleo = make.person(), make.person(), make.person()
+    kudos = service_send(session, ann, [ben, cleo], message="Oops, wrong team", now=SENT).kudos
+    kudos_id = kudos.id
+
+    delete_kudos(session, ann, kudos, now=SENT, zone=UTC_ZONE)
+
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "kudos.deleted")).one()
+    assert (entry.actor_id, entry.target_type, entry.target_id) == (ann.id, "kudos", kudos_id)
+    assert entry.details == {"message": "Oops, wrong team", "recipients": [ben.id, cleo.id]}
+
+
+def test_only_the_sender_may_delete_and_others_get_403(session, make):
+    ann, ben = make.person(), make.person()
+    kudos = service_send(session, ann, [ben], now=SENT).kudos
+
+    with pytest.raises(KudosRejected) as caught:
+        delete_kudos(session, ben, kudos, now=SENT, zone=UTC_ZONE)
+
+    assert caught.value.status == 403
+    assert caught.value.message == "Only the sender can delete a kudos."
+    assert count(session, Kudos) == 1
+
+
+# Every refusal, word for word: pages and the API show these sentences, and
+# `kudos send` prints them (str of the exception).
+REFUSALS = {
+    "nobody": ("recipients", "Choose at least one person to thank."),
+    "unknown person": ("recipients", "Some of the people chosen are not in the directory."),
+    "self": ("recipients", "You can't send kudos to yourself, but it's a nice thought."),
+    "eleven": ("recipients", "Choose at most 10 people."),
+    "two inactive": ("recipients", "Ivy Inactive, Joe Gone no longer works here."),
+    "empty": ("message", "Write a few words about what they did."),
+    "long": ("message", "Keep it to 1000 characters (now 1001)."),
+    "control": ("message", "The message contains invisible control characters."),
+    "no values": ("values", "Choose the value they showed."),
+    "four values": ("values", "Choose at most 3 values."),
+    "unknown value": ("values", "One of the chosen values does not exist."),
+    "retired value": ("values", "One of the chosen values is no longer in use."),
+    "visibility": ("visibility", "Choose who can see this kudos: public, team or private."),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_each_refusal_says_exactly_what_is_wrong(session, make, case):
+    ana, ben = make.person(), make.person()
+    recipients, values, message, visibility = [ben.id], value_ids(session, ["caring"]), "Hi", "team"
+    if case == "nobody":
+        recipients = []
+    elif case == "unknown person":
+        recipients = [ben.id, 10**6]
+    elif case == "self":
+        recipients = [ben.id, ana.id]
+    elif case == "eleven":
+        recipients = [make.person().id for _ in range(11)]
+    elif case == "two inactive":
+        ivy, joe = make.person(name="Ivy Inactive"), make.person(name="Joe Gone")
+        ivy.active = joe.active = False
+        recipients = [ivy.id, ben.id, joe.id]
+    elif case == "empty":
+        message = " \r\n "
+    elif case == "long":
+        message = "x" * 1001
+    elif case == "control":
+        message = "bell\x07"
+    elif case == "no values":
+        values = []
+    elif case == "four values":
+        values = value_ids(session, FOUR_VALUES)
+    elif case == "unknown value":
+        values = [*values, 10**6]
+    elif case == "retired value":
+        make.value("caring").active = False
+    elif case == "visibility":
+        visibility = "everyone"
+    session.flush()
+
+    with pytest.raises(KudosRejected) as caught:
+        send_kudos(
+            session, ana, recipients, values, message, visibility,
+            now=SENT, zone=UTC_ZONE, daily_limit=5,
+        )  # fmt: skip
+
+    field, sentence = REFUSALS[case]
+    assert (caught.value.fields, caught.value.status, caught.value.code) == (
+        {field: sentence},
+        422,
+        "invalid",
+    )
+    assert str(caught.value) == f"{field}: {sentence}"
+
+
+def test_every_problem_is_reported_at_once(session, make):
+    ana = make.person()
+
+    with pytest.raises(KudosRejected) as caught:
+        send_kudos(session, ana, [], [], "", "everyone", now=SENT, zone=UTC_ZONE, daily_limit=5)
+
+    assert str(caught.value) == (
+        "recipients: Choose at least one person to thank.; "
+        "message: Write a few words about what they did.; "
+        "values: Choose the value they showed.; "
+        "visibility: Choose who can see this kudos: public, team or private."
+    )
+
+
+def test_the_limit_key_and_conflict_refusals_word_for_word(session, make):
+    ana, ben = make.person(), make.person()
+    service_send(session, ana, [ben], now=SENT, limit=1, key="k")
+
+    with pytest.raises(DailyLimitReached) as limit:
+        service_send(session, ana, [ben], now=SENT, limit=1)
+    with pytest.raises(IdempotencyConflict) as conflict:
+        service_send(session, ana, [ben], message="Other", now=SENT, limit=1, key="k")
+    with pytest.raises(KudosRejected) as long_key:
+        service_send(session, ana, [ben], now=SENT, limit=1, key="k" * 129)
+
+    assert (limit.value.status, limit.value.code) == (429, "daily_limit")
+    assert limit.value.fields == {
+        "__all__": "You have sent 1 kudos today, the daily limit. Thank you for being "
+        "generous! You can send more tomorrow."
+    }
+    assert (conflict.value.status, conflict.value.code) == (409, "idempotency_conflict")
+    assert conflict.value.message == (
+        "This Idempotency-Key was already used for a different kudos. "
+        "Use a new key for a new kudos."
+    )
+    assert long_key.value.status == 400
+    assert long_key.value.fields == {"idempotency_key": "Use a key of 1 to 128 characters."}
+    assert len(service_send(session, ana, [ben], now=SENT, limit=2, key="k" * 128).kudos.message)
+
+
+def test_a_lone_carriage_return_becomes_a_line_break(session, make):
+    kudos = service_send(session, make.person(), [make.person()], message="One\rTwo\r\nThree")
+
+    assert kudos.kudos.message == "One\nTwo\nThree"
+
+
+def test_a_reaction_is_stored_at_the_time_given(session, make):
+    from kudos.recognition.models import Reaction
+    from kudos.recognition.services import toggle_reaction
+
+    kudos = make.kudos(make.person(), [make.person()])
+    reader = make.person()
+
+    assert toggle_reaction(session, reader, kudos, now=SENT) is True
+
+    assert session.scalars(select(Reaction)).one().created_at == SENT
+    assert toggle_reaction(session, reader, kudos, now=SENT) is False
+    assert count(session, Reaction) == 0
+
+
+def test_hiding_and_restoring_move_the_kudos_in_its_local_month_and_are_audited(session, make):
+    from kudos.audit.models import AuditEntry
+    from kudos.recognition.services import restore_kudos
+
+    zone = ZoneInfo("Pacific/Auckland")
+    ann, ben = make.person(name="Ann"), make.person(name="Ben")
+    admin = make.person(name="Ada Admin", admin_granted=True)
+    sent = local("Pacific/Auckland", 2026, 12, 1, 0, 10)  # November in UTC
+    kudos = service_send(session, ann, [ben], now=sent, zone=zone).kudos
+    december = Month(2026, 12)
+
+    def given():
+        return [(e.name, e.score) for e in standings(session, "given", december).entries]
+
+    assert given() == [("Ann", 1)]
+    hide_kudos(session, admin, kudos, "  Off topic ", now=sent, zone=zone)
+    assert given() == []
+    assert count(session, LeaderboardPair) == 0
+    hide_kudos(session, admin, kudos, "Still off topic", now=sent, zone=zone)  # twice: no-op
+    assert count(session, LeaderboardPair) == 0
+    restore_kudos(session, admin, kudos, zone=zone)
+    assert given() == [("Ann", 1)]
+    assert rollups_equal_a_rebuild(session, zone)
+
+    entries = session.scalars(
+        select(AuditEntry).where(AuditEntry.target_id == kudos.id).order_by(AuditEntry.id)
+    ).all()
+    assert [(e.action, e.actor_id, e.target_type) for e in entries] == [
+        ("kudos.hidden", admin.id, "kudos"),
+        ("kudos.hidden", admin.id, "kudos"),
+        ("kudos.restored", admin.id, "kudos"),
+    ]
+    assert entries[0].details["reason"] == "Off topic"
+    assert (kudos.hidden_at, kudos.hidden_by_id, kudos.hidden_reason) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("reason", "problem"),
+    [
+        (" \n ", "Say why it is hidden; the sender may ask."),
+        ("x" * 501, "Keep the reason under 500 characters."),
+        ("x" * 500, None),
+    ],
+    ids=["blank", "501", "500"],
+)
+def test_a_hiding_reason_is_required_and_at_most_500_characters(session, make, reason, problem):
+    admin = make.person(admin_granted=True)
+    kudos = make.kudos(make.person(), [make.person()])
+
+    if problem is None:
+        hide_kudos(session, admin, kudos, reason, now=SENT, zone=UTC_ZONE)
+        assert kudos.hidden_reason == reason
+    else:
+        with pytest.raises(KudosRejected) as caught:
+            hide_kudos(session, admin, kudos, reason, now=SENT, zone=UTC_ZONE)
+        assert (caught.value.fields, caught.value.status) == ({"reason": problem}, 422)
+        assert kudos.hidden_at is None
