@@ -708,13 +708,14 @@ def test_signing_out_on_one_device_signs_out_the_others(app, session, make):
 
 
 def rollups_equal_a_rebuild(session, zone) -> bool:
+    """The pair counts and scores kept up to date one kudos at a time are
+    exactly what a rebuild from the recognitions gives."""
+
     def read():
-        rows = session.execute(
-            select(LeaderboardPair.month, LeaderboardPair.value_id, LeaderboardPair.sender_id)
-            .add_columns(LeaderboardPair.recipient_id, LeaderboardPair.count)
-            .order_by(*LeaderboardPair.__table__.primary_key.columns)
-        )
-        return [tuple(row) for row in rows]
+        return [
+            sorted(tuple(row) for row in session.execute(select(table)))
+            for table in rollups.ROLLUP_TABLES
+        ]
 
     incremental = read()
     rollups.rebuild(session, zone)
@@ -960,3 +961,64 @@ def test_a_hiding_reason_is_required_and_at_most_500_characters(session, make, r
             hide_kudos(session, admin, kudos, reason, now=SENT, zone=UTC_ZONE)
         assert (caught.value.fields, caught.value.status) == ({"reason": problem}, 422)
         assert kudos.hidden_at is None
+
+
+def test_a_rebuild_equals_the_rollups_kept_one_kudos_at_a_time(session, make):
+    zone_name = "Pacific/Auckland"
+    zone = ZoneInfo(zone_name)
+    ann, ben, cat, dan = (make.person(name=name) for name in NAMES)
+    admin = make.person(admin_granted=True)
+    sends = [
+        (ann, [ben, cat], ("responsive", "caring"), local(zone_name, 2026, 10, 1, 0, 5)),
+        (ann, [ben], ("responsive",), local(zone_name, 2026, 10, 31, 23, 55)),
+        (ben, [ann, dan], ("mentor",), local(zone_name, 2026, 10, 15, 12)),
+        (cat, [ben], ("caring", "mentor", "ownership"), local(zone_name, 2026, 12, 1, 0, 1)),
+        (dan, [ben], ("caring",), local(zone_name, 2026, 12, 2)),
+    ]
+    sent = [
+        service_send(session, who, to, values=values, now=at, zone=zone).kudos
+        for who, to, values, at in sends
+    ]
+    hide_kudos(session, admin, sent[2], "Spam", now=sends[2][3], zone=zone)
+
+    assert rollups_equal_a_rebuild(session, zone)
+    assert rollups.rebuild(session, zone) == 3  # October to December, November empty
+    october = Month(2026, 10)
+    assert [(e.name, e.score) for e in standings(session, "given", october).entries] == [("Ann", 3)]
+    assert [(e.name, e.score) for e in standings(session, "received", october).entries] == [
+        ("Ben", 2),
+        ("Cat", 1),
+    ]
+
+
+def test_a_rebuild_of_nothing_does_no_month(session):
+    assert rollups.rebuild(session, UTC_ZONE) == 0
+    assert count(session, LeaderboardPair) == 0
+
+
+def test_hiding_one_kudos_leaves_other_months_senders_and_values_alone(session, make):
+    ann, ben, cat = make.person(name="Ann"), make.person(name="Ben"), make.person(name="Cat")
+    admin = make.person(admin_granted=True)
+    october, november = datetime(2026, 10, 20, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
+    service_send(session, ann, [ben], values=("responsive",), now=october)
+    hidden = service_send(session, ann, [ben], values=("responsive", "caring"), now=november)
+    service_send(session, cat, [ben], values=("caring",), now=november)
+
+    hide_kudos(session, admin, hidden.kudos, "Spam", now=november, zone=UTC_ZONE)
+
+    assert rollups_equal_a_rebuild(session, UTC_ZONE)
+    assert standings(session, "given", Month(2026, 10)).entries[0].score == 1
+    assert [e.name for e in standings(session, "given", Month(2026, 11)).entries] == ["Cat"]
+
+
+def test_deactivating_a_recipient_takes_them_off_their_senders_scores(session, make):
+    ann, ben, cat = make.person(name="Ann"), make.person(name="Ben"), make.person(name="Cat")
+    service_send(session, ann, [ben], now=SENT)
+    service_send(session, cat, [ann], now=SENT)
+    month = Month(2026, 11)
+
+    ben.active = False
+    rollups.people_changed(session, [ben.id])
+
+    assert [e.name for e in standings(session, "given", month).entries] == ["Cat"]
+    assert rollups_equal_a_rebuild(session, UTC_ZONE)
