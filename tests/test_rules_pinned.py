@@ -1008,6 +1008,8 @@ def test_hiding_one_kudos_leaves_other_months_senders_and_values_alone(session, 
 
     assert rollups_equal_a_rebuild(session, UTC_ZONE)
     assert standings(session, "given", Month(2026, 10)).entries[0].score == 1
+    # Months are stored as YYYYMM, as kudos/leaderboard/models.py documents.
+    assert set(session.scalars(select(LeaderboardPair.month))) == {202610, 202611}
     assert [e.name for e in standings(session, "given", Month(2026, 11)).entries] == ["Cat"]
 
 
