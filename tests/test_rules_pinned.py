@@ -151,7 +151,10 @@ def test_exact_limits_through_the_service(
 
     if accepted:
         kudos = service_send(session, sender, people, values=slugs, message=message).kudos
-        assert len(kudos.recognitions) == recipients
+        # In the order chosen: the position is what orders them when shown.
+        assert [(r.recipient_id, r.position) for r in kudos.recognitions] == [
+            (person.id, index) for index, person in enumerate(people)
+        ]
         assert len(kudos.values) == values
         assert len(kudos.message) == length
     else:
@@ -238,6 +241,27 @@ def test_the_daily_limit_follows_local_midnight_in_the_service(session, make, zo
                 )
 
     assert count(session, Kudos) == 2
+
+
+@pytest.mark.parametrize("zone_name", ZONES)
+def test_a_kudos_at_local_midnight_belongs_to_the_new_day_only(session, make, zone_name):
+    sender, colleague, zone = make.person(), make.person(), ZoneInfo(zone_name)
+    service_send(
+        session, sender, [colleague], now=local(zone_name, 2026, 11, 24), zone=zone, limit=1
+    )
+
+    # The day before still has its one kudos to give, up to its last microsecond.
+    last_moment = local(zone_name, 2026, 11, 24) - timedelta(microseconds=1)
+    assert service_send(session, sender, [colleague], now=last_moment, zone=zone, limit=1).created
+
+
+def test_the_daily_limit_is_each_senders_own(session, make):
+    ana, cleo, ben = make.person(), make.person(), make.person()
+    service_send(session, ana, [ben], now=SENT, limit=1)
+
+    assert service_send(session, cleo, [ben], now=SENT, limit=1).created
+    with pytest.raises(DailyLimitReached):
+        service_send(session, ana, [ben], now=SENT, limit=1)
 
 
 @pytest.mark.parametrize(
@@ -389,6 +413,10 @@ def test_the_delete_window_edge_in_the_service(session, make, after, allowed):
         with pytest.raises(KudosRejected) as caught:
             delete_kudos(session, sender, kudos, now=SENT + after, zone=UTC_ZONE)
         assert caught.value.status == 409
+        assert caught.value.fields == {
+            "__all__": "Kudos can only be deleted in the first 15 minutes. Ask an admin to "
+            "hide it if it needs to go."
+        }
         assert count(session, Kudos) == 1
 
 
@@ -736,6 +764,19 @@ def test_deleting_takes_the_kudos_off_the_board_in_the_organisations_zone(sessio
     assert rollups_equal_a_rebuild(session, zone)
 
 
+def test_deleting_or_hiding_one_of_two_kudos_to_a_person_leaves_the_other(session, make):
+    ann, ben, admin = make.person(name="Ann"), make.person(name="Ben"), make.person()
+    first, second, third = (service_send(session, ann, [ben], now=SENT).kudos for _ in range(3))
+
+    delete_kudos(session, ann, first, now=SENT, zone=UTC_ZONE)
+    hide_kudos(session, admin, second, "Duplicate", now=SENT, zone=UTC_ZONE)
+
+    month = Month(2026, 11)
+    assert [(e.name, e.score) for e in standings(session, "given", month).entries] == [("Ann", 1)]
+    assert rollups_equal_a_rebuild(session, UTC_ZONE)
+    assert third.id
+
+
 def test_deleting_a_hidden_kudos_leaves_the_other_counts_alone(session, make):
     ann, ben, admin = make.person(name="Ann"), make.person(name="Ben"), make.person()
     kept = service_send(session, ann, [ben], now=SENT).kudos
@@ -772,7 +813,7 @@ def test_only_the_sender_may_delete_and_others_get_403(session, make):
         delete_kudos(session, ben, kudos, now=SENT, zone=UTC_ZONE)
 
     assert caught.value.status == 403
-    assert caught.value.message == "Only the sender can delete a kudos."
+    assert caught.value.fields == {"__all__": "Only the sender can delete a kudos."}
     assert count(session, Kudos) == 1
 
 
@@ -868,6 +909,8 @@ def test_the_limit_key_and_conflict_refusals_word_for_word(session, make):
         service_send(session, ana, [ben], message="Other", now=SENT, limit=1, key="k")
     with pytest.raises(KudosRejected) as long_key:
         service_send(session, ana, [ben], now=SENT, limit=1, key="k" * 129)
+    with pytest.raises(KudosRejected) as empty_key:
+        service_send(session, ana, [ben], now=SENT, limit=1, key="")
 
     assert (limit.value.status, limit.value.code) == (429, "daily_limit")
     assert limit.value.fields == {
@@ -875,12 +918,13 @@ def test_the_limit_key_and_conflict_refusals_word_for_word(session, make):
         "generous! You can send more tomorrow."
     }
     assert (conflict.value.status, conflict.value.code) == (409, "idempotency_conflict")
-    assert conflict.value.message == (
-        "This Idempotency-Key was already used for a different kudos. "
+    assert conflict.value.fields == {
+        "__all__": "This Idempotency-Key was already used for a different kudos. "
         "Use a new key for a new kudos."
-    )
+    }
     assert long_key.value.status == 400
     assert long_key.value.fields == {"idempotency_key": "Use a key of 1 to 128 characters."}
+    assert (empty_key.value.status, empty_key.value.fields) == (400, long_key.value.fields)
     assert len(service_send(session, ana, [ben], now=SENT, limit=2, key="k" * 128).kudos.message)
 
 
@@ -936,7 +980,8 @@ def test_hiding_and_restoring_move_the_kudos_in_its_local_month_and_are_audited(
         ("kudos.hidden", admin.id, "kudos"),
         ("kudos.restored", admin.id, "kudos"),
     ]
-    assert entries[0].details["reason"] == "Off topic"
+    assert entries[0].details == {"reason": "Off topic"}
+    assert entries[2].details == {"reason": "Still off topic"}  # what it was hidden for
     assert (kudos.hidden_at, kudos.hidden_by_id, kudos.hidden_reason) == (None, None, None)
 
 
