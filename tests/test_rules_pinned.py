@@ -331,6 +331,18 @@ def test_another_sender_reusing_a_key_gets_their_own_kudos_in_the_api(client, se
     assert count(session, Kudos) == 2
 
 
+def test_another_sender_reusing_a_form_key_gets_their_own_kudos_on_the_page(app, session, make):
+    ana, cleo, ben = make.person(), make.person(), make.person()
+    for sender, message in ((ana, "From Ana"), (cleo, "From Cleo")):
+        client = app.test_client()
+        sign_in(client, sender)
+        response = page_send(Browser(client), session, [ben], message=message, idempotency_key="k1")
+        assert response.status_code == 302
+
+    sent = session.execute(select(Kudos.sender_id, Kudos.message).order_by(Kudos.id)).all()
+    assert [tuple(row) for row in sent] == [(ana.id, "From Ana"), (cleo.id, "From Cleo")]
+
+
 # What differs in the retry: (recipients, values, message, visibility) changes.
 CHANGES = {
     "recipients": {"recipients": "both"},
