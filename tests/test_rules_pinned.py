@@ -15,8 +15,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
 from kudos.auth.tokens import create_token
 from kudos.db import utcnow
@@ -36,7 +35,7 @@ from kudos.recognition.services import (
     send_kudos,
 )
 from kudos.timeutil import Month
-from tests.conftest import Browser, engine_name, sign_in
+from tests.conftest import Browser, sign_in
 
 UTC_ZONE = ZoneInfo("UTC")
 FOUR_VALUES = ("responsive", "caring", "mentor", "ownership")
@@ -1105,42 +1104,3 @@ def test_a_page_cached_on_one_device_has_a_working_form_on_the_other(app, make):
     assert rendered == []  # the page came straight from the cache
     assert response.status_code == 302
     assert phone.get("/leaderboard").status_code == 302  # signed out
-
-
-@pytest.mark.skipif(engine_name() != "postgresql", reason="PostgreSQL's own token read")
-def test_reading_the_cache_token_returns_connections_to_the_pool_transactional(
-    engine, database_url
-):
-    """On PostgreSQL the token is read in autocommit before the request's
-    transaction; the connection must go back to the pool as it was, or later
-    requests would write statement by statement, without rollback."""
-    from kudos import create_app
-    from kudos.db import make_engine
-    from tests.conftest import TEST_SECRET_KEY
-
-    app = create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY, "DATABASE_URL": database_url})
-    app_engine = app.extensions["kudos.db"].kw["bind"]
-    writer_engine = make_engine(database_url)
-    email = f"pool-{utcnow().timestamp()}@acme.example.com"
-    try:
-        with Session(writer_engine) as writer:
-            person = Person(name="Pat Pool", email=email, onboarding_postponed_at=utcnow())
-            writer.add(person)
-            writer.commit()
-            client = app.test_client()
-            sign_in(client, person)
-            assert client.get("/leaderboard").status_code == 200
-            assert client.get("/leaderboard").status_code == 200
-
-        pooled = [app_engine.raw_connection() for _ in range(app_engine.pool.checkedin() or 1)]
-        try:
-            assert [c.driver_connection.autocommit for c in pooled] == [False] * len(pooled)
-        finally:
-            for connection in pooled:
-                connection.close()
-    finally:
-        with Session(writer_engine) as cleaner:
-            cleaner.execute(delete(Person).where(Person.email == email))
-            cleaner.commit()
-        writer_engine.dispose()
-        app_engine.dispose()
