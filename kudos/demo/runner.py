@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import click
 from alembic import command as alembic_command
 from flask import Flask
-from werkzeug.serving import run_simple
+from werkzeug import serving
 
 from kudos import create_app
 from kudos.db import utcnow
@@ -65,4 +65,7 @@ def run_demo(*, port: int, serve: bool, database: Path | None = None) -> None:
         "Press Ctrl+C to stop."
     )
     # Werkzeug's server directly: Flask's app.run() refuses to run inside a CLI command.
-    run_simple("127.0.0.1", port, app, threaded=True)
+    # Its request lines without terminal colours: the log escapes control
+    # characters (kudos/logs.py), so colour codes would print as "\x1b[33m".
+    serving._log_add_style = False
+    serving.run_simple("127.0.0.1", port, app, threaded=True)
