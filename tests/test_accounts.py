@@ -4,6 +4,7 @@ real provider), and claims cleaned of control characters."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -256,3 +257,34 @@ def test_group_claims_of_any_shape_never_break_sign_in(session, groups, admin):
     person = sign_in(session, "vera", groups=groups)
 
     assert person.is_admin is admin
+
+
+# The manager claim never makes a reporting cycle ---------------------------------
+
+
+def test_a_manager_claim_that_would_make_a_cycle_is_ignored_and_logged(session, make, caplog):
+    vera = make.person(email=VP)
+    # 99 people report, one under the other, to Vera; the claim names the last.
+    chain = [vera]
+    for _ in range(99):
+        chain.append(make.person(manager=chain[-1]))
+    caplog.set_level(logging.INFO, logger="kudos.auth.services")
+
+    person = sign_in(session, "vera", manager_email=chain[-1].email)
+
+    session.refresh(person)
+    assert person.id == vera.id
+    assert person.manager_id is None
+    assert f"manager claim for person {vera.id} would create a cycle" in caplog.text
+
+
+def test_a_manager_from_outside_the_directory_is_logged_and_left_out(session, caplog):
+    caplog.set_level(logging.INFO, logger="kudos.auth.services")
+
+    person = sign_in(session, "vera", manager_email="nobody@acme.example.com")
+
+    assert person.manager_id is None
+    assert (
+        f"manager nobody@acme.example.com of person {person.id} is not in the directory"
+        in caplog.text
+    )

@@ -83,9 +83,9 @@ def test_only_the_owner_revokes_and_both_steps_are_audited(session, make):
     assert authenticate(session, raw, now=NOW) is None
     assert revoke_token(session, ana, 2**31 - 1, now=NOW) is False
     entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
-    assert [(e.actor_id, e.action, e.target_id) for e in entries] == [
-        (ana.id, "token.created", token.id),
-        (ana.id, "token.revoked", token.id),
+    assert [(e.actor_id, e.action, e.target_type, e.target_id) for e in entries] == [
+        (ana.id, "token.created", "api_token", token.id),
+        (ana.id, "token.revoked", "api_token", token.id),
     ]
 
 
