@@ -288,3 +288,77 @@ def test_a_manager_from_outside_the_directory_is_logged_and_left_out(session, ca
         f"manager nobody@acme.example.com of person {person.id} is not in the directory"
         in caplog.text
     )
+
+
+# What the operator reads, and profile claims kept to the columns' sizes -----------
+
+
+def refusal(session, subject: str, *, using: ClaimSettings | None = None, **changes: object):
+    with pytest.raises(SignInRefused) as refused:
+        sign_in_with_claims(session, claims(subject, **changes), using or settings(), now=NOW)
+    session.rollback()
+    return refused.value.reason, refused.value.detail
+
+
+def test_each_refusal_tells_the_operator_why_in_the_log(session, make):
+    """The detail goes to the log line of the refusal (``problem_page``)."""
+    assert refusal(session, "vera", email=None) == ("no_email", "")
+    assert refusal(session, "vera", email_verified=False) == (
+        "email_unverified",
+        f"{VP}: the provider did not set email_verified "
+        "(set KUDOS_OIDC_TRUST_EMAIL=true only if it checks every address)",
+    )
+    assert refusal(session, "vera", using=settings(auto_create=False)) == (
+        "not_in_directory",
+        VP,
+    )
+    make.person(email=VP)
+    session.commit()
+    assert sign_in(session, "vera").email == VP
+    assert refusal(session, "someone-else") == (
+        "email_reassigned",
+        f"{VP} already belongs to another account at this provider",
+    )
+
+
+def test_the_settings_come_from_the_configuration():
+    configured = {
+        "OIDC_AUTO_CREATE": False,
+        "OIDC_TRUST_EMAIL": True,
+        "OIDC_ADMIN_GROUP": "admins",
+        "OIDC_CLAIMS": {**config.CLAIM_DEFAULTS, "name": "display_name"},
+    }
+    assert ClaimSettings.from_config(configured, ISSUER) == ClaimSettings(
+        issuer=ISSUER,
+        auto_create=False,
+        trust_email=True,
+        admin_group="admins",
+        claims={**config.CLAIM_DEFAULTS, "name": "display_name"},
+    )
+
+
+def test_without_a_name_claim_a_new_person_is_named_after_their_address(session):
+    person = sign_in(session, "vera", name=None)
+
+    assert person.name == "vera"
+
+
+def test_colleagues_at_the_same_provider_each_link_their_own_account(session):
+    directory_import(session)
+    vera = sign_in(session, "vera")
+
+    raj = sign_in(session, "raj", email="rep@acme.example.com", name="Raj Patel")
+
+    assert raj.email == "rep@acme.example.com" != vera.email
+    assert identities(session) == [
+        (ISSUER, "vera", VP),
+        (ISSUER, "raj", "rep@acme.example.com"),
+    ]
+
+
+def test_profile_claims_are_cut_to_what_the_directory_holds(session):
+    person = sign_in(session, "vera", title="T" * 250, department="D" * 150, team="E" * 150)
+
+    session.refresh(person)
+    assert person.title == "T" * 200
+    assert (person.department.name, person.team.name) == ("D" * 120, "E" * 120)
