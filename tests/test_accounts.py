@@ -362,3 +362,44 @@ def test_profile_claims_are_cut_to_what_the_directory_holds(session):
     session.refresh(person)
     assert person.title == "T" * 200
     assert (person.department.name, person.team.name) == ("D" * 120, "E" * 120)
+
+
+@pytest.mark.parametrize("subject", [None, "", 42])
+def test_an_id_token_without_a_subject_is_refused(session, subject):
+    assert refusal(session, "vera", sub=subject) == ("invalid_token", "the ID token has no subject")
+    assert session.scalar(select(func.count()).select_from(Person)) == 0
+
+
+def test_a_subject_of_exactly_255_characters_is_accepted(session):
+    assert sign_in(session, "x" * 255).email == VP
+    assert refusal(session, "y" * 256) == ("invalid_token", "the ID token's subject is malformed")
+
+
+@pytest.mark.parametrize(
+    "email", [42, ["vera@acme.example.com"], "@acme.example.com", "vera@", "vera"]
+)
+def test_a_claim_that_is_not_an_address_is_no_address(session, email):
+    assert sign_in(session, "vera", email=email) == "no_email"
+
+
+def test_an_address_may_be_320_characters_and_no_more(session):
+    domain = "@acme.example.com"
+    longest = "v" * (320 - len(domain)) + domain
+
+    assert sign_in(session, "vera", email=longest).email == longest
+    assert sign_in(session, "raj", email="r" + longest) == "no_email"
+
+
+@pytest.mark.parametrize("verified", ["true", "True"])
+def test_email_verified_may_come_as_a_string(session, verified):
+    assert sign_in(session, "vera", email_verified=verified).email == VP
+
+
+def test_a_person_created_at_sign_in_is_audited(session):
+    person = sign_in(session, "vera")
+
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "person.created_at_sign_in")
+    ).one()
+    assert (entry.actor_id, entry.target_type, entry.target_id) == (None, "person", person.id)
+    assert entry.details == {"email": VP}
