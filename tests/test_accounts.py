@@ -403,3 +403,34 @@ def test_a_person_created_at_sign_in_is_audited(session):
     ).one()
     assert (entry.actor_id, entry.target_type, entry.target_id) == (None, "person", person.id)
     assert entry.details == {"email": VP}
+    linked = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "auth.identity_linked")
+    ).one()
+    assert (linked.actor_id, linked.target_type, linked.target_id) == (
+        person.id,
+        "person",
+        person.id,
+    )
+    assert linked.details == {"issuer": ISSUER, "subject": "vera"}
+
+
+def test_the_same_subject_at_another_provider_is_another_account(session):
+    directory_import(session)
+    vera = sign_in(session, "shared-subject")
+
+    raj = sign_in(
+        session,
+        "shared-subject",
+        using=settings(issuer=NEW_ISSUER),
+        email="rep@acme.example.com",
+        name="Raj Patel",
+    )
+
+    assert (vera.email, raj.email) == (VP, "rep@acme.example.com")
+
+
+def test_a_deactivated_person_is_refused_with_their_address_in_the_log(session, make):
+    make.person(email=VP, active=False)
+    session.commit()
+
+    assert refusal(session, "vera") == ("deactivated", VP)

@@ -16,6 +16,7 @@ from kudos.auth.tokens import (
     authenticate,
     create_token,
     revoke_token,
+    tokens_of,
 )
 from kudos.db import utcnow
 from tests.conftest import sign_in
@@ -87,6 +88,16 @@ def test_only_the_owner_revokes_and_both_steps_are_audited(session, make):
         (ana.id, "token.created", "api_token", token.id),
         (ana.id, "token.revoked", "api_token", token.id),
     ]
+
+
+def test_tokens_are_listed_newest_first(session, make):
+    ana = make.person()
+    first, _ = create_token(session, ana, "first", now=NOW)
+    second, _ = create_token(session, ana, "second", now=NOW)  # the same instant
+    third, _ = create_token(session, ana, "third", now=NOW - timedelta(days=1))
+    create_token(session, make.person(), "someone else's", now=NOW)
+
+    assert tokens_of(session, ana) == [second, first, third]
 
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 101])
