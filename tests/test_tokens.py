@@ -100,13 +100,41 @@ def test_tokens_are_listed_newest_first(session, make):
     assert tokens_of(session, ana) == [second, first, third]
 
 
-@pytest.mark.parametrize("name", ["", "   ", "x" * 101])
-def test_a_token_needs_a_short_name(session, make, name):
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("", "Give the token a name, e.g. the script that uses it."),
+        ("   ", "Give the token a name, e.g. the script that uses it."),
+        ("x" * 101, "Keep the name under 100 characters."),
+    ],
+)
+def test_a_token_needs_a_short_name(session, make, name, problem):
     with pytest.raises(TokenRejected) as caught:
         create_token(session, make.person(), name, now=NOW)
 
-    assert "name" in caught.value.fields
+    assert caught.value.fields == {"name": problem}
     assert session.scalars(select(ApiToken)).all() == []
+
+
+def test_a_name_of_exactly_100_characters_is_kept_and_audited(session, make):
+    ana = make.person()
+    expires = NOW + timedelta(days=90, microseconds=5)
+
+    token, raw = create_token(session, ana, "x" * 100, now=NOW, expires_at=expires)
+
+    assert token.name == "x" * 100
+    # "kudos_" and 32 random bytes in URL-safe base64 (43 characters).
+    assert len(raw) == len("kudos_") + 43
+    entry = session.scalars(select(AuditEntry)).one()
+    assert (entry.action, entry.target_type, entry.target_id) == (
+        "token.created",
+        "api_token",
+        token.id,
+    )
+    assert entry.details == {"name": "x" * 100, "expires_at": "2027-02-21T10:00:00+00:00"}
+    create_token(session, ana, "forever", now=NOW)
+    forever = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert forever.details == {"name": "forever", "expires_at": None}
 
 
 # The settings page -------------------------------------------------------------
