@@ -18,6 +18,13 @@ def test_pages_require_sign_in(client):
     assert response.headers["Location"].startswith("/login?next=")
 
 
+def test_static_files_need_no_sign_in(client):
+    """The sign-in page's own style sheet must load before anyone signs in."""
+    with client.get("/static/css/kudos.css") as response:
+        assert response.status_code == 200
+        assert response.mimetype == "text/css"
+
+
 def test_login_page_explains_that_sso_is_not_configured(client):
     response = client.get("/login")
 
@@ -196,6 +203,11 @@ def test_admin_only_views_refuse_other_people(app, client, make):
         ("/\\evil.example.com", "/"),
         ("javascript:alert(1)", "/"),
         ("", "/"),
+        ("feed", "/"),  # relative: not a path on this site
+        ("///evil.example.com", "/"),  # browsers read it as //evil.example.com
+        ("/feed\r\nSet-Cookie: x=1", "/"),
+        ("/\tfeed", "/"),
+        ("/people/Xavier", "/people/Xavier"),
     ],
 )
 def test_next_only_goes_to_a_local_path(app, target, expected):

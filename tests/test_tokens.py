@@ -194,6 +194,19 @@ def test_the_page_tells_active_expired_and_revoked_tokens_apart(browser, session
     }
 
 
+def test_each_revoke_button_posts_its_own_csrf_token(browser, session, signed_in):
+    create_token(session, signed_in, "works", now=utcnow())
+    session.commit()
+
+    response = browser.get("/settings/tokens/")
+
+    assert response.status_code == 200
+    (revoke,) = re.findall(
+        r'<form[^>]*action="[^"]*/revoke"[^>]*>(.*?)</form>', response.text, re.S
+    )
+    assert re.search(r'name="csrf_token" (type="hidden" )?value="[^"]+"', revoke)
+
+
 def test_revoking_a_token(browser, client, session, signed_in):
     _, raw = create_token(session, signed_in, "old script", now=utcnow())
     session.commit()
