@@ -280,3 +280,44 @@ def test_an_unreachable_userinfo_endpoint_does_not_stop_sign_in(
 
     assert person_signed_in(session).email == "ana@acme.example.com"
     assert "sign-in: userinfo unavailable: ConnectionError" in caplog.text
+
+
+# The discovery document ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("configured", "discovered"),
+    [(ISSUER, ISSUER + "/"), (ISSUER + "/", ISSUER), (ISSUER + "/", ISSUER + "/")],
+)
+def test_an_issuer_may_differ_by_a_trailing_slash(app, provider, configured, discovered):
+    app.config["OIDC_ISSUER"] = configured
+    with app.app_context():
+        oidc.client().server_metadata["issuer"] = discovered
+
+        assert oidc.metadata()["issuer"] == discovered
+
+
+def test_another_issuer_in_discovery_is_a_misconfiguration(app, provider):
+    with app.app_context():
+        oidc.client().server_metadata["issuer"] = "https://login.evil.example"
+        with pytest.raises(oidc.ProviderMisconfigured) as caught:
+            oidc.metadata()
+        assert str(caught.value) == (
+            f"discovery names issuer 'https://login.evil.example', configured {ISSUER!r}"
+        )
+
+        del oidc.client().server_metadata["issuer"]
+        with pytest.raises(oidc.ProviderMisconfigured) as caught:
+            oidc.metadata()
+        assert str(caught.value) == f"discovery names issuer None, configured {ISSUER!r}"
+
+
+def test_a_refusal_without_detail_is_logged_as_its_reason_alone(client, provider, session, caplog):
+    state, nonce = begin_sign_in(client)
+
+    response = callback(client, provider, state, id_token(nonce, email=None))
+
+    assert response.status_code == 403
+    assert [r.getMessage() for r in caplog.records if "sign-in failed" in r.getMessage()] == [
+        "sign-in failed: no_email"
+    ]
