@@ -321,3 +321,13 @@ def test_a_refusal_without_detail_is_logged_as_its_reason_alone(client, provider
     assert [r.getMessage() for r in caplog.records if "sign-in failed" in r.getMessage()] == [
         "sign-in failed: no_email"
     ]
+
+
+def test_the_provider_is_discovered_at_its_well_known_address_with_a_timeout(app):
+    with app.app_context():
+        client = oidc.client()
+
+    # authlib keeps the discovery address unexposed; the name is its own.
+    assert client._server_metadata_url == f"{ISSUER}/.well-known/openid-configuration"
+    assert client.client_kwargs["timeout"] == oidc.PROVIDER_TIMEOUT
+    assert client.client_kwargs["code_challenge_method"] == "S256"
