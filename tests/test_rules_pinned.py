@@ -21,7 +21,7 @@ from kudos.auth.tokens import create_token
 from kudos.db import utcnow
 from kudos.leaderboard import rollups
 from kudos.leaderboard.models import LeaderboardPair
-from kudos.leaderboard.services import BOARDS, MutualPair, mutual_pairs, standings
+from kudos.leaderboard.services import BOARDS, Filters, MutualPair, mutual_pairs, standings
 from kudos.outbox.models import OutboxMessage
 from kudos.people.directory import import_directory
 from kudos.people.models import Person
@@ -1149,3 +1149,26 @@ def test_a_page_cached_on_one_device_has_a_working_form_on_the_other(app, make):
     assert rendered == []  # the page came straight from the cache
     assert response.status_code == 302
     assert phone.get("/leaderboard").status_code == 302  # signed out
+
+
+# The viewer's own line on a filtered board ----------------------------------------
+
+
+@pytest.mark.parametrize("by", ["team", "department"])
+def test_the_viewers_rank_on_a_filtered_board_counts_only_who_is_on_it(session, make, by):
+    team, department = make.team("Platform"), make.department("Engineering")
+    ann, ben, cat = (make.person(name=n, team=team, department=department) for n in "ABC")
+    outsider = make.person(name="Out")  # thanked the most, on neither filtered board
+    senders = [make.person(name=f"Sender {n}") for n in range(5)]
+    for person, times in ((outsider, 5), (ann, 3), (ben, 2), (cat, 1)):
+        for sender in senders[:times]:
+            make.kudos(sender, [person], at=MID_NOVEMBER)
+    session.commit()
+    filters = Filters(team_id=team.id) if by == "team" else Filters(department_id=department.id)
+
+    board = standings(
+        session, "received", Month(2026, 11), filters=filters, limit=1, viewer_id=cat.id
+    )
+
+    assert [(e.rank, e.name) for e in board.entries] == [(1, "A")]
+    assert (board.viewer.rank, board.viewer.name, board.viewer.score) == (3, "C", 1)
