@@ -9,7 +9,13 @@ from sqlalchemy import select
 
 from kudos.audit.models import AuditEntry
 from kudos.preferences.models import FavouriteValue, RecognitionPreference
-from kudos.preferences.services import PreferenceChoices, PreferencesRejected, save_preferences
+from kudos.preferences.services import (
+    PreferenceChoices,
+    PreferencesRejected,
+    save_preferences,
+    summary,
+    visibility_sentence,
+)
 from kudos.recognition.models import Value
 from tests.conftest import sign_in
 
@@ -327,3 +333,43 @@ def test_three_values_and_280_characters_are_kept_in_order_and_audited(session, 
         (person.id, "preferences.created", "person", person.id, {"audience": "team", **details}),
         (person.id, "preferences.saved", "person", person.id, {"audience": "private", **details}),
     ]
+
+
+def test_what_the_sender_reads_about_the_audience(session, make):
+    ann, ben, cat = (make.person(name=f"{n} Person") for n in ("Ann", "Ben", "Cat"))
+    for person, audience in ((ann, "private"), (ben, "private"), (cat, "team")):
+        save_preferences(session, person, choices(audience=audience), now=NOW)
+
+    assert visibility_sentence("public", "public", []) == "Everyone at the company will see it."
+    assert visibility_sentence("private", "private", []) == (
+        "It will be visible only to you, them and their managers."
+    )
+    assert visibility_sentence("team", "team", [ann, ben, cat]) == (
+        "It will be visible to you, Ann, Ben and Cat, their teams and their managers."
+    )
+    assert visibility_sentence("public", "private", [ann, ben, cat]) == (
+        "Ann and Ben prefer private recognition, so their choice wins. "
+        "It will be visible only to you, Ann, Ben and Cat and their managers."
+    )
+    assert visibility_sentence("public", "team", [cat, make.person(name="Dan Person")]) == (
+        "Cat prefers team-only recognition, so their choice wins. "
+        "It will be visible to you, Cat and Dan, their teams and their managers."
+    )
+
+
+def test_a_colleague_without_preferences_reads_as_public_and_low_key(session, make):
+    newcomer, known = make.person(), make.person()
+    save_preferences(session, known, choices(audience="private", style="celebratory"), now=NOW)
+
+    unknown = summary(newcomer)
+    assert (unknown.audience, unknown.style, unknown.favourite_values, unknown.known) == (
+        "public",
+        "low_key",
+        [],
+        False,
+    )
+    assert (summary(known).audience, summary(known).style, summary(known).known) == (
+        "private",
+        "celebratory",
+        True,
+    )
