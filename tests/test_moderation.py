@@ -396,12 +396,16 @@ def test_reports_and_their_dismissal_are_audited_and_listed_oldest_first(session
     assert (earlier.created_at, earlier.reason) == (at, "spam")
     assert open_reports(session) == [earlier, same_time, later]
     assert open_reports(session, kudos) == [earlier, same_time, later]
-    assert open_reports(session, make.kudos(org["sender"], [org["teammate"]])) == []
+    other = make.kudos(org["sender"], [org["teammate"]])
+    assert open_reports(session, other) == []
+    elsewhere = report_kudos(session, org["stranger"], other, "spam", now=at + timedelta(days=1))
     assert dismiss_reports(session, org["admin"], kudos, now=at + timedelta(days=1)) == 3
-    assert open_reports(session) == []
+    assert open_reports(session) == [elsewhere]  # reports of another kudos stay open
+    assert dismiss_reports(session, org["admin"], kudos, now=at + timedelta(days=2)) == 0
+    assert earlier.resolved_at == at + timedelta(days=1)
 
     entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
-    reported = [e for e in entries if e.action == "kudos.reported"]
+    reported = [e for e in entries if e.action == "kudos.reported"][:3]
     assert [(e.actor_id, e.target_type, e.target_id, e.details) for e in reported] == [
         (org["teammate"].id, "kudos", kudos.id, {"report": later.id, "reason": "rude"}),
         (org["stranger"].id, "kudos", kudos.id, {"report": earlier.id, "reason": "spam"}),
@@ -409,7 +413,8 @@ def test_reports_and_their_dismissal_are_audited_and_listed_oldest_first(session
     ]
     dismissed = [e for e in entries if e.action == "kudos.reports_dismissed"]
     assert [(e.actor_id, e.target_type, e.target_id, e.details) for e in dismissed] == [
-        (org["admin"].id, "kudos", kudos.id, {"reports": 3})
+        (org["admin"].id, "kudos", kudos.id, {"reports": 3}),
+        (org["admin"].id, "kudos", kudos.id, {"reports": 0}),
     ]
 
 

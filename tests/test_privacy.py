@@ -251,3 +251,14 @@ def test_widening_never_opens_a_kudos_beyond_what_its_sender_asked(session, make
     session.refresh(kudos)
     assert kudos.visibility == asked
     assert not can_see(org["stranger"], kudos)
+
+
+def test_someone_elses_private_choice_leaves_this_kudos_alone(session, make, org):
+    choose(session, org["co_recipient"], "private")  # on kudos of their own
+    make.kudos(org["sender"], [org["co_recipient"]])
+    kudos = make.kudos(org["sender"], [org["recipient"]])
+
+    choose(session, org["recipient"], "public")
+
+    session.refresh(kudos)
+    assert kudos.visibility == "public"
