@@ -4,6 +4,7 @@ real provider), and claims cleaned of control characters."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -256,3 +257,180 @@ def test_group_claims_of_any_shape_never_break_sign_in(session, groups, admin):
     person = sign_in(session, "vera", groups=groups)
 
     assert person.is_admin is admin
+
+
+# The manager claim never makes a reporting cycle ---------------------------------
+
+
+def test_a_manager_claim_that_would_make_a_cycle_is_ignored_and_logged(session, make, caplog):
+    vera = make.person(email=VP)
+    # 99 people report, one under the other, to Vera; the claim names the last.
+    chain = [vera]
+    for _ in range(99):
+        chain.append(make.person(manager=chain[-1]))
+    caplog.set_level(logging.INFO, logger="kudos.auth.services")
+
+    person = sign_in(session, "vera", manager_email=chain[-1].email)
+
+    session.refresh(person)
+    assert person.id == vera.id
+    assert person.manager_id is None
+    assert f"manager claim for person {vera.id} would create a cycle" in caplog.text
+
+
+def test_a_manager_from_outside_the_directory_is_logged_and_left_out(session, caplog):
+    caplog.set_level(logging.INFO, logger="kudos.auth.services")
+
+    person = sign_in(session, "vera", manager_email="nobody@acme.example.com")
+
+    assert person.manager_id is None
+    assert (
+        f"manager nobody@acme.example.com of person {person.id} is not in the directory"
+        in caplog.text
+    )
+
+
+# What the operator reads, and profile claims kept to the columns' sizes -----------
+
+
+def refusal(session, subject: str, *, using: ClaimSettings | None = None, **changes: object):
+    with pytest.raises(SignInRefused) as refused:
+        sign_in_with_claims(session, claims(subject, **changes), using or settings(), now=NOW)
+    session.rollback()
+    return refused.value.reason, refused.value.detail
+
+
+def test_each_refusal_tells_the_operator_why_in_the_log(session, make):
+    """The detail goes to the log line of the refusal (``problem_page``)."""
+    assert refusal(session, "vera", email=None) == ("no_email", "")
+    assert refusal(session, "vera", email_verified=False) == (
+        "email_unverified",
+        f"{VP}: the provider did not set email_verified "
+        "(set KUDOS_OIDC_TRUST_EMAIL=true only if it checks every address)",
+    )
+    assert refusal(session, "vera", using=settings(auto_create=False)) == (
+        "not_in_directory",
+        VP,
+    )
+    make.person(email=VP)
+    session.commit()
+    assert sign_in(session, "vera").email == VP
+    assert refusal(session, "someone-else") == (
+        "email_reassigned",
+        f"{VP} already belongs to another account at this provider",
+    )
+
+
+def test_the_settings_come_from_the_configuration():
+    configured = {
+        "OIDC_AUTO_CREATE": False,
+        "OIDC_TRUST_EMAIL": True,
+        "OIDC_ADMIN_GROUP": "admins",
+        "OIDC_CLAIMS": {**config.CLAIM_DEFAULTS, "name": "display_name"},
+    }
+    assert ClaimSettings.from_config(configured, ISSUER) == ClaimSettings(
+        issuer=ISSUER,
+        auto_create=False,
+        trust_email=True,
+        admin_group="admins",
+        claims={**config.CLAIM_DEFAULTS, "name": "display_name"},
+    )
+
+
+def test_without_a_name_claim_a_new_person_is_named_after_their_address(session):
+    person = sign_in(session, "vera", name=None)
+
+    assert person.name == "vera"
+
+
+def test_colleagues_at_the_same_provider_each_link_their_own_account(session):
+    directory_import(session)
+    vera = sign_in(session, "vera")
+
+    raj = sign_in(session, "raj", email="rep@acme.example.com", name="Raj Patel")
+
+    assert raj.email == "rep@acme.example.com" != vera.email
+    assert identities(session) == [
+        (ISSUER, "vera", VP),
+        (ISSUER, "raj", "rep@acme.example.com"),
+    ]
+
+
+def test_profile_claims_are_cut_to_what_the_directory_holds(session):
+    person = sign_in(session, "vera", title="T" * 250, department="D" * 150, team="E" * 150)
+
+    session.refresh(person)
+    assert person.title == "T" * 200
+    assert (person.department.name, person.team.name) == ("D" * 120, "E" * 120)
+
+
+@pytest.mark.parametrize("subject", [None, "", 42])
+def test_an_id_token_without_a_subject_is_refused(session, subject):
+    assert refusal(session, "vera", sub=subject) == ("invalid_token", "the ID token has no subject")
+    assert session.scalar(select(func.count()).select_from(Person)) == 0
+
+
+def test_a_subject_of_exactly_255_characters_is_accepted(session):
+    assert sign_in(session, "x" * 255).email == VP
+    assert refusal(session, "y" * 256) == ("invalid_token", "the ID token's subject is malformed")
+
+
+@pytest.mark.parametrize(
+    "email", [42, ["vera@acme.example.com"], "@acme.example.com", "vera@", "vera"]
+)
+def test_a_claim_that_is_not_an_address_is_no_address(session, email):
+    assert sign_in(session, "vera", email=email) == "no_email"
+
+
+def test_an_address_may_be_320_characters_and_no_more(session):
+    domain = "@acme.example.com"
+    longest = "v" * (320 - len(domain)) + domain
+
+    assert sign_in(session, "vera", email=longest).email == longest
+    assert sign_in(session, "raj", email="r" + longest) == "no_email"
+
+
+@pytest.mark.parametrize("verified", ["true", "True"])
+def test_email_verified_may_come_as_a_string(session, verified):
+    assert sign_in(session, "vera", email_verified=verified).email == VP
+
+
+def test_a_person_created_at_sign_in_is_audited(session):
+    person = sign_in(session, "vera")
+
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "person.created_at_sign_in")
+    ).one()
+    assert (entry.actor_id, entry.target_type, entry.target_id) == (None, "person", person.id)
+    assert entry.details == {"email": VP}
+    linked = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "auth.identity_linked")
+    ).one()
+    assert (linked.actor_id, linked.target_type, linked.target_id) == (
+        person.id,
+        "person",
+        person.id,
+    )
+    assert linked.details == {"issuer": ISSUER, "subject": "vera"}
+
+
+def test_the_same_subject_at_another_provider_is_another_account(session):
+    directory_import(session)
+    vera = sign_in(session, "shared-subject")
+
+    raj = sign_in(
+        session,
+        "shared-subject",
+        using=settings(issuer=NEW_ISSUER),
+        email="rep@acme.example.com",
+        name="Raj Patel",
+    )
+
+    assert (vera.email, raj.email) == (VP, "rep@acme.example.com")
+
+
+def test_a_deactivated_person_is_refused_with_their_address_in_the_log(session, make):
+    make.person(email=VP, active=False)
+    session.commit()
+
+    assert refusal(session, "vera") == ("deactivated", VP)

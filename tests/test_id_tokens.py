@@ -8,16 +8,19 @@ the pages) is the real code.
 
 from __future__ import annotations
 
+import logging
 import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy import select
 
 from kudos.auth import oidc
 from kudos.auth.models import Identity
+from kudos.people.models import Person
 from tests.oidc_provider import KUDOS_URL
 
 ISSUER = "https://login.acme.example.com"
@@ -213,3 +216,118 @@ def test_without_sso_configured_login_explains_it(app_overrides, connection, dat
     page = app.test_client().get("/login").get_data(as_text=True)
 
     assert "Single sign-on is not configured yet" in page
+
+
+# The userinfo endpoint -------------------------------------------------------------
+
+
+@pytest.fixture
+def userinfo(app, provider):
+    """The provider offers a userinfo endpoint; returns a function that sets
+    what it answers (claims, or an exception to raise), and the tokens it
+    was called with."""
+    with app.app_context():
+        client = oidc.client()
+    client.server_metadata["userinfo_endpoint"] = f"{ISSUER}/userinfo"
+    calls: list[dict] = []
+    answer: list = [{}]
+
+    def fake_userinfo(**params: object) -> dict:
+        calls.append(params)
+        if isinstance(answer[0], Exception):
+            raise answer[0]
+        return dict(answer[0])
+
+    client.userinfo = fake_userinfo
+    return answer, calls
+
+
+def person_signed_in(session) -> Person:
+    return session.scalars(select(Identity)).one().person
+
+
+def test_userinfo_adds_claims_the_id_token_leaves_out(client, provider, session, userinfo):
+    answer, calls = userinfo
+    answer[0] = {"sub": "user-42", "title": "Engineer", "name": "Not The ID Token's Name"}
+    state, nonce = begin_sign_in(client)
+
+    assert callback(client, provider, state, id_token(nonce)).status_code == 302
+
+    person = person_signed_in(session)
+    assert (person.title, person.name) == ("Engineer", "Ana Souza")  # the ID token wins
+    assert [call["token"]["access_token"] for call in calls] == ["opaque"]
+
+
+def test_userinfo_about_another_subject_is_ignored(client, provider, session, userinfo):
+    answer, _ = userinfo
+    answer[0] = {"sub": "user-99", "title": "Admin of everything", "groups": ["kudos-admins"]}
+    state, nonce = begin_sign_in(client)
+
+    assert callback(client, provider, state, id_token(nonce)).status_code == 302
+
+    assert person_signed_in(session).title is None
+
+
+def test_an_unreachable_userinfo_endpoint_does_not_stop_sign_in(
+    client, provider, session, userinfo, caplog
+):
+    answer, _ = userinfo
+    answer[0] = requests.ConnectionError("provider down")
+    caplog.set_level(logging.INFO)
+    state, nonce = begin_sign_in(client)
+
+    assert callback(client, provider, state, id_token(nonce)).status_code == 302
+
+    assert person_signed_in(session).email == "ana@acme.example.com"
+    assert "sign-in: userinfo unavailable: ConnectionError" in caplog.text
+
+
+# The discovery document ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("configured", "discovered"),
+    [(ISSUER, ISSUER + "/"), (ISSUER + "/", ISSUER), (ISSUER + "/", ISSUER + "/")],
+)
+def test_an_issuer_may_differ_by_a_trailing_slash(app, provider, configured, discovered):
+    app.config["OIDC_ISSUER"] = configured
+    with app.app_context():
+        oidc.client().server_metadata["issuer"] = discovered
+
+        assert oidc.metadata()["issuer"] == discovered
+
+
+def test_another_issuer_in_discovery_is_a_misconfiguration(app, provider):
+    with app.app_context():
+        oidc.client().server_metadata["issuer"] = "https://login.evil.example"
+        with pytest.raises(oidc.ProviderMisconfigured) as caught:
+            oidc.metadata()
+        assert str(caught.value) == (
+            f"discovery names issuer 'https://login.evil.example', configured {ISSUER!r}"
+        )
+
+        del oidc.client().server_metadata["issuer"]
+        with pytest.raises(oidc.ProviderMisconfigured) as caught:
+            oidc.metadata()
+        assert str(caught.value) == f"discovery names issuer None, configured {ISSUER!r}"
+
+
+def test_a_refusal_without_detail_is_logged_as_its_reason_alone(client, provider, session, caplog):
+    state, nonce = begin_sign_in(client)
+
+    response = callback(client, provider, state, id_token(nonce, email=None))
+
+    assert response.status_code == 403
+    assert [r.getMessage() for r in caplog.records if "sign-in failed" in r.getMessage()] == [
+        "sign-in failed: no_email"
+    ]
+
+
+def test_the_provider_is_discovered_at_its_well_known_address_with_a_timeout(app):
+    with app.app_context():
+        client = oidc.client()
+
+    # authlib keeps the discovery address unexposed; the name is its own.
+    assert client._server_metadata_url == f"{ISSUER}/.well-known/openid-configuration"
+    assert client.client_kwargs["timeout"] == oidc.PROVIDER_TIMEOUT
+    assert client.client_kwargs["code_challenge_method"] == "S256"

@@ -5,6 +5,7 @@ they can see."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,8 +15,14 @@ from kudos.audit.models import AuditEntry
 from kudos.auth.tokens import create_token
 from kudos.db import utcnow
 from kudos.recognition.models import Kudos, KudosReport
-from kudos.recognition.reports import MAX_REPORT_REASON_LENGTH, report_kudos
-from kudos.recognition.services import hide_kudos
+from kudos.recognition.reports import (
+    MAX_REPORT_REASON_LENGTH,
+    dismiss_reports,
+    open_for_moderation,
+    open_reports,
+    report_kudos,
+)
+from kudos.recognition.services import KudosRejected, hide_kudos
 from tests.conftest import sign_in
 
 UTC = ZoneInfo("UTC")
@@ -335,3 +342,91 @@ def test_after_hiding_the_admin_goes_back_where_they_were(browser, client, sessi
     assert response.headers["Location"] == page
     response = browser.submit(page, f"{page}/restore", data={"next": "https://evil.example/"})
     assert response.headers["Location"] == f"/kudos/{kudos.id}"
+
+
+# The report service: what each refusal says, what is audited ---------------------
+
+
+def rejection(session, reporter, kudos, reason: str) -> tuple[dict[str, str], int]:
+    with pytest.raises(KudosRejected) as caught:
+        report_kudos(session, reporter, kudos, reason, now=utcnow())
+    return caught.value.fields, caught.value.status
+
+
+def test_each_refused_report_says_why_with_its_status(session, make, org, private):
+    public = make.kudos(org["sender"], [org["recipient"]])
+    stranger = org["stranger"]
+
+    assert rejection(session, stranger, private, "spam") == (
+        {"__all__": "There is no such kudos."},
+        404,
+    )
+    assert rejection(session, stranger, public, "  ") == (
+        {"reason": "Say what is wrong with it, so a moderator can judge."},
+        422,
+    )
+    assert rejection(session, stranger, public, "x" * 501) == (
+        {"reason": "Keep it to 500 characters (now 501)."},
+        422,
+    )
+    assert rejection(session, stranger, public, "spam\x07") == (
+        {"reason": "The reason contains invisible control characters."},
+        422,
+    )
+    report_kudos(session, stranger, public, "spam", now=utcnow())
+    assert rejection(session, stranger, public, "spam again") == (
+        {"__all__": "You have already reported this kudos. A moderator will look at it."},
+        409,
+    )
+    # Someone else's open report of another kudos does not count as theirs.
+    other = make.kudos(org["sender"], [org["teammate"]])
+    report_kudos(session, org["teammate"], other, "off topic", now=utcnow())
+    assert report_kudos(session, stranger, other, "off topic", now=utcnow()).reporter_id == (
+        stranger.id
+    )
+
+
+def test_reports_and_their_dismissal_are_audited_and_listed_oldest_first(session, make, org):
+    kudos = make.kudos(org["sender"], [org["recipient"]])
+    at = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    later = report_kudos(session, org["teammate"], kudos, "rude", now=at + timedelta(hours=1))
+    earlier = report_kudos(session, org["stranger"], kudos, "spam", now=at)
+    same_time = report_kudos(session, org["boss"], kudos, "spam", now=at)
+
+    assert (earlier.created_at, earlier.reason) == (at, "spam")
+    assert open_reports(session) == [earlier, same_time, later]
+    assert open_reports(session, kudos) == [earlier, same_time, later]
+    other = make.kudos(org["sender"], [org["teammate"]])
+    assert open_reports(session, other) == []
+    elsewhere = report_kudos(session, org["stranger"], other, "spam", now=at + timedelta(days=1))
+    assert dismiss_reports(session, org["admin"], kudos, now=at + timedelta(days=1)) == 3
+    assert open_reports(session) == [elsewhere]  # reports of another kudos stay open
+    assert dismiss_reports(session, org["admin"], kudos, now=at + timedelta(days=2)) == 0
+    assert earlier.resolved_at == at + timedelta(days=1)
+
+    entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    reported = [e for e in entries if e.action == "kudos.reported"][:3]
+    assert [(e.actor_id, e.target_type, e.target_id, e.details) for e in reported] == [
+        (org["teammate"].id, "kudos", kudos.id, {"report": later.id, "reason": "rude"}),
+        (org["stranger"].id, "kudos", kudos.id, {"report": earlier.id, "reason": "spam"}),
+        (org["boss"].id, "kudos", kudos.id, {"report": same_time.id, "reason": "spam"}),
+    ]
+    dismissed = [e for e in entries if e.action == "kudos.reports_dismissed"]
+    assert [(e.actor_id, e.target_type, e.target_id, e.details) for e in dismissed] == [
+        (org["admin"].id, "kudos", kudos.id, {"reports": 3}),
+        (org["admin"].id, "kudos", kudos.id, {"reports": 0}),
+    ]
+
+
+def test_opening_for_moderation_is_audited_with_the_visibility(session, org, private):
+    open_for_moderation(session, org["admin"], private)
+
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "kudos.moderation_viewed")
+    ).one()
+    assert (entry.actor_id, entry.target_type, entry.target_id, entry.details) == (
+        org["admin"].id,
+        "kudos",
+        private.id,
+        {"visibility": "private"},
+    )

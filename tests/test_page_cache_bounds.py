@@ -3,6 +3,7 @@ parameters only, and each worker's cache is bounded in bytes."""
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 
@@ -119,3 +120,56 @@ def test_sizes_are_estimated_from_what_an_entry_holds():
     # Too large for the whole cache: given back, never kept.
     assert store.get_or_compute("token", "huge", lambda: "z" * 300_000) == "z" * 300_000
     assert store.size <= 250_000
+
+
+def test_an_estimate_counts_every_object_held_once_and_nothing_shared():
+    """Exact sums, so each part of the walk is pinned: dictionaries' keys and
+    values, objects' attributes, and never functions or modules."""
+    big = "q" * 5_000
+
+    class Holder:
+        def __init__(self) -> None:
+            self.text = big
+            self.again = big  # the same object: counted once
+
+    holder = Holder()
+    assert cache.estimate_size(holder) == sys.getsizeof(holder) + sys.getsizeof(big)
+    table = {"key": big}
+    assert cache.estimate_size(table) == (
+        sys.getsizeof(table) + sys.getsizeof("key") + sys.getsizeof(big)
+    )
+    # Functions and modules are shared by every entry, not made for one.
+    shared = [len, rss_bytes, sys]
+    assert cache.estimate_size(shared) == sys.getsizeof(shared)
+
+
+def test_an_estimate_reads_slots_and_leaves_sqlalchemy_state_out():
+    class Slotted:
+        __slots__ = ("text", "unset", "__weakref__")
+
+        def __init__(self) -> None:
+            self.text = "s" * 3_000
+
+    slotted = Slotted()
+    assert cache.estimate_size(slotted) == sys.getsizeof(slotted) + sys.getsizeof(slotted.text)
+    # A mapped object counts its column values, not SQLAlchemy's bookkeeping
+    # (shared with the mapper, the session and every other object).
+    row = cache.CacheGeneration(id=7, token="t" * 32)
+    assert cache.estimate_size(row) == (
+        sys.getsizeof(row) + sys.getsizeof(row.id) + sys.getsizeof(row.token)
+    )
+
+
+def test_an_estimate_stops_walking_after_a_hundred_thousand_objects():
+    numbers = list(range(10**6, 10**6 + 150_000))  # distinct objects, 28 bytes each
+    walked = 100_000  # the list and the last 99,999 numbers
+    assert cache.estimate_size(numbers) == sys.getsizeof(numbers) + (walked - 1) * 28
+
+
+def test_an_entry_costs_its_key_its_value_and_the_overhead():
+    store = cache.PageCache(max_bytes=1_000_000)
+    key, page = ("page", "k" * 10_000), "p" * 20_000
+    store.get_or_compute("token", key, lambda: page)
+    assert store.size == (
+        cache.ENTRY_OVERHEAD + cache.estimate_size(key) + cache.estimate_size(page)
+    )

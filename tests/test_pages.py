@@ -18,6 +18,13 @@ def test_pages_require_sign_in(client):
     assert response.headers["Location"].startswith("/login?next=")
 
 
+def test_static_files_need_no_sign_in(client):
+    """The sign-in page's own style sheet must load before anyone signs in."""
+    with client.get("/static/css/kudos.css") as response:
+        assert response.status_code == 200
+        assert response.mimetype == "text/css"
+
+
 def test_login_page_explains_that_sso_is_not_configured(client):
     response = client.get("/login")
 
@@ -196,6 +203,11 @@ def test_admin_only_views_refuse_other_people(app, client, make):
         ("/\\evil.example.com", "/"),
         ("javascript:alert(1)", "/"),
         ("", "/"),
+        ("feed", "/"),  # relative: not a path on this site
+        ("///evil.example.com", "/"),  # browsers read it as //evil.example.com
+        ("/feed\r\nSet-Cookie: x=1", "/"),
+        ("/\tfeed", "/"),
+        ("/people/Xavier", "/people/Xavier"),
     ],
 )
 def test_next_only_goes_to_a_local_path(app, target, expected):
@@ -203,3 +215,32 @@ def test_next_only_goes_to_a_local_path(app, target, expected):
 
     with app.test_request_context("/login", query_string={"next": target}):
         assert safe_next_url() == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "12",
+        ".5",
+        "5.",
+        "1.2.3",
+        "-1.2",
+        "１２.3",  # digits, but not ASCII ones
+        "12.３",
+        "1234567890123456789.1",  # more than 18 digits
+        "999999999999999999.1",  # past year 9999
+        "12.99999999999999999999",  # past the id column's range
+    ],
+)
+def test_a_feed_position_encode_cannot_have_written_is_refused(text):
+    with pytest.raises(ValueError, match="is not a feed position") as caught:
+        feed_module.Cursor.decode(text)
+    assert str(caught.value) == f"{text!r} is not a feed position"
+
+
+def test_the_longest_feed_position_is_read_back():
+    cursor = feed_module.Cursor.decode("123456789012345678.7")
+
+    assert cursor.kudos_id == 7
+    assert cursor.encode() == "123456789012345678.7"

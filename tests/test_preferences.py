@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import select
 
+from kudos.audit.models import AuditEntry
 from kudos.preferences.models import FavouriteValue, RecognitionPreference
+from kudos.preferences.services import (
+    PreferenceChoices,
+    PreferencesRejected,
+    save_preferences,
+    summary,
+    visibility_sentence,
+)
 from kudos.recognition.models import Value
 from tests.conftest import sign_in
 
@@ -234,3 +244,132 @@ def test_effective_visibility_takes_the_most_private_choice(session, make):
     assert effective_visibility("public", [people["public"], people["team"]]) == "team"
     assert effective_visibility("team", [people["private"], people["team"]]) == "private"
     assert effective_visibility("private", [people["public"]]) == "private"
+
+
+# The service: every field's rule and message, at the limits ----------------------
+
+NOW = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+
+
+def choices(**changes: object) -> PreferenceChoices:
+    values = {
+        "audience": "team",
+        "style": "low_key",
+        "email_opt_in": True,
+        "on_leaderboards": True,
+        "favourite_value_ids": [],
+        "best_way_to_thank": None,
+        **changes,
+    }
+    return PreferenceChoices(**values)
+
+
+def problems(session, person, **changes: object) -> dict[str, str]:
+    with pytest.raises(PreferencesRejected) as caught:
+        save_preferences(session, person, choices(**changes), now=NOW)
+    return caught.value.fields
+
+
+def test_each_bad_field_has_its_own_message(session, make):
+    person = make.person()
+    values = list(session.scalars(select(Value.id).where(Value.active).order_by(Value.id)))
+    retired = make.value()
+    retired.active = False
+    session.flush()
+
+    assert problems(
+        session,
+        person,
+        audience="everyone",
+        style="loud",
+        email_opt_in="yes",
+        on_leaderboards=None,
+        best_way_to_thank="x" * 281,
+    ) == {
+        "audience": "Choose who should see praise for you: public, team or private.",
+        "style": "Choose a quiet pat on the back (low_key) or air horns (celebratory).",
+        "email_opt_in": "Answer yes or no.",
+        "on_leaderboards": "Answer yes or no.",
+        "best_way_to_thank": "Keep it to 280 characters (now 281).",
+    }
+    assert problems(session, person, favourite_value_ids=values[:4]) == {
+        "favourite_values": "Pick up to 3 values."
+    }
+    for wrong in ([2**31 - 1], [retired.id]):
+        assert problems(session, person, favourite_value_ids=wrong) == {
+            "favourite_values": "Pick values from the list."
+        }
+    assert problems(session, person, best_way_to_thank="Coffee\x1b[31m") == {
+        "best_way_to_thank": "Use one line of plain text."
+    }
+    assert person.preference is None
+
+
+def test_three_values_and_280_characters_are_kept_in_order_and_audited(session, make):
+    person = make.person()
+    three = list(session.scalars(select(Value.id).where(Value.active).order_by(Value.id)))[:3]
+    way = "w" * 280
+
+    preference = save_preferences(
+        session,
+        person,
+        choices(favourite_value_ids=three[::-1], best_way_to_thank=way),
+        now=NOW,
+    )
+
+    assert (preference.created_at, preference.updated_at) == (NOW, NOW)
+    assert preference.best_way_to_thank == way
+    assert [(f.position, f.value_id) for f in preference.favourites] == [
+        (1, three[2]),
+        (2, three[1]),
+        (3, three[0]),
+    ]
+    save_preferences(session, person, choices(audience="private"), now=NOW)
+    entries = session.scalars(
+        select(AuditEntry).where(AuditEntry.action.like("preferences.%")).order_by(AuditEntry.id)
+    ).all()
+    details = {"style": "low_key", "email": True, "leaderboards": True}
+    assert [(e.actor_id, e.action, e.target_type, e.target_id, e.details) for e in entries] == [
+        (person.id, "preferences.created", "person", person.id, {"audience": "team", **details}),
+        (person.id, "preferences.saved", "person", person.id, {"audience": "private", **details}),
+    ]
+
+
+def test_what_the_sender_reads_about_the_audience(session, make):
+    ann, ben, cat = (make.person(name=f"{n} Person") for n in ("Ann", "Ben", "Cat"))
+    for person, audience in ((ann, "private"), (ben, "private"), (cat, "team")):
+        save_preferences(session, person, choices(audience=audience), now=NOW)
+
+    assert visibility_sentence("public", "public", []) == "Everyone at the company will see it."
+    assert visibility_sentence("private", "private", []) == (
+        "It will be visible only to you, them and their managers."
+    )
+    assert visibility_sentence("team", "team", [ann, ben, cat]) == (
+        "It will be visible to you, Ann, Ben and Cat, their teams and their managers."
+    )
+    assert visibility_sentence("public", "private", [ann, ben, cat]) == (
+        "Ann and Ben prefer private recognition, so their choice wins. "
+        "It will be visible only to you, Ann, Ben and Cat and their managers."
+    )
+    assert visibility_sentence("public", "team", [cat, make.person(name="Dan Person")]) == (
+        "Cat prefers team-only recognition, so their choice wins. "
+        "It will be visible to you, Cat and Dan, their teams and their managers."
+    )
+
+
+def test_a_colleague_without_preferences_reads_as_public_and_low_key(session, make):
+    newcomer, known = make.person(), make.person()
+    save_preferences(session, known, choices(audience="private", style="celebratory"), now=NOW)
+
+    unknown = summary(newcomer)
+    assert (unknown.audience, unknown.style, unknown.favourite_values, unknown.known) == (
+        "public",
+        "low_key",
+        [],
+        False,
+    )
+    assert (summary(known).audience, summary(known).style, summary(known).known) == (
+        "private",
+        "celebratory",
+        True,
+    )

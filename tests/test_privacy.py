@@ -238,3 +238,27 @@ def test_e_mails_not_yet_sent_reach_only_people_still_in_the_audience(app, sessi
             assert can_see(people[message.to_address], kudos), message.to_address
         if message.kind == "summary":
             assert SECRET not in body
+
+
+@pytest.mark.parametrize("asked", ["private", "team"])
+def test_widening_never_opens_a_kudos_beyond_what_its_sender_asked(session, make, org, asked):
+    recipient = org["recipient"]
+    choose(session, recipient, "private")
+    kudos = make.kudos(org["sender"], [recipient], visibility=asked)
+
+    choose(session, recipient, "public")
+
+    session.refresh(kudos)
+    assert kudos.visibility == asked
+    assert not can_see(org["stranger"], kudos)
+
+
+def test_someone_elses_private_choice_leaves_this_kudos_alone(session, make, org):
+    choose(session, org["co_recipient"], "private")  # on kudos of their own
+    make.kudos(org["sender"], [org["co_recipient"]])
+    kudos = make.kudos(org["sender"], [org["recipient"]])
+
+    choose(session, org["recipient"], "public")
+
+    session.refresh(kudos)
+    assert kudos.visibility == "public"

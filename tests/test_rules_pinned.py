@@ -21,7 +21,7 @@ from kudos.auth.tokens import create_token
 from kudos.db import utcnow
 from kudos.leaderboard import rollups
 from kudos.leaderboard.models import LeaderboardPair
-from kudos.leaderboard.services import BOARDS, mutual_pairs, standings
+from kudos.leaderboard.services import BOARDS, Filters, MutualPair, mutual_pairs, standings
 from kudos.outbox.models import OutboxMessage
 from kudos.people.directory import import_directory
 from kudos.people.models import Person
@@ -512,6 +512,51 @@ def test_hidden_kudos_given_elsewhere_do_not_lower_a_pairs_share(session, make):
     [pair] = mutual_pairs(session, start, end)
 
     assert pair.share == 1.0
+
+
+def test_mutual_pairs_reach_the_cap_both_ways_and_a_share_of_60_percent(session, make):
+    """Who is reported, in which order, with which counts: the month's exact
+    bounds, the cap each way, the share at exactly 60 %."""
+    start, end = Month(2026, 11).bounds(UTC_ZONE)
+    # Lea and Max come before Abe and Bea in the directory, after them by name.
+    zoe, yan, lea, max_ = (make.person(name=n) for n in ("Zoe", "Yan", "Lea", "Max"))
+    abe, bea, eve, fay = (make.person(name=n) for n in ("Abe", "Bea", "Eve", "Fay"))
+    gus, hal, ivy, jon = (make.person(name=n) for n in ("Gus", "Hal", "Ivy", "Jon"))
+    out, kim = make.person(name="Out"), make.person(name="Kim")
+
+    def thank(sender, recipient, times, at=MID_NOVEMBER):  # noqa: ANN001, ANN202
+        for _ in range(times):
+            make.kudos(sender, [recipient], at=at)
+
+    thank(zoe, yan, 3)
+    thank(zoe, yan, 1, at=start)  # the first instant of the month counts
+    thank(zoe, yan, 1, at=end)  # the first instant of the next does not
+    thank(yan, zoe, 3)
+    thank(yan, zoe, 1, at=start - timedelta(seconds=1))
+    thank(zoe, out, 1)
+    thank(yan, bea, 1)  # Bea is thanked by Abe too
+    thank(abe, bea, 3)
+    thank(bea, abe, 3)
+    thank(abe, out, 2)
+    thank(bea, out, 2)  # 6 of 10: exactly 60 %
+    thank(eve, fay, 2)
+    thank(fay, eve, 3)  # under the cap one way
+    thank(gus, hal, 3)
+    thank(hal, gus, 2)  # under the cap the other way
+    thank(ivy, jon, 3)
+    thank(jon, ivy, 3)
+    thank(ivy, out, 10)  # 6 of 16: not mostly each other
+    thank(kim, zoe, 3)  # someone else thanking Zoe is not Yan thanking her
+    thank(lea, max_, 3)
+    thank(max_, lea, 3)
+    thank(max_, kim, 3)  # 6 of 9; the same 6 exchanged as Abe and Bea: by name
+    session.commit()
+
+    assert mutual_pairs(session, start, end) == [
+        MutualPair(zoe.id, "Zoe", yan.id, "Yan", 4, 3, share=7 / 9),
+        MutualPair(abe.id, "Abe", bea.id, "Bea", 3, 3, share=0.6),
+        MutualPair(lea.id, "Lea", max_.id, "Max", 3, 3, share=6 / 9),
+    ]
 
 
 # Leaderboard months in the organisation's zone, sent one by one ----------------
@@ -1104,3 +1149,26 @@ def test_a_page_cached_on_one_device_has_a_working_form_on_the_other(app, make):
     assert rendered == []  # the page came straight from the cache
     assert response.status_code == 302
     assert phone.get("/leaderboard").status_code == 302  # signed out
+
+
+# The viewer's own line on a filtered board ----------------------------------------
+
+
+@pytest.mark.parametrize("by", ["team", "department"])
+def test_the_viewers_rank_on_a_filtered_board_counts_only_who_is_on_it(session, make, by):
+    team, department = make.team("Platform"), make.department("Engineering")
+    ann, ben, cat = (make.person(name=n, team=team, department=department) for n in "ABC")
+    outsider = make.person(name="Out")  # thanked the most, on neither filtered board
+    senders = [make.person(name=f"Sender {n}") for n in range(5)]
+    for person, times in ((outsider, 5), (ann, 3), (ben, 2), (cat, 1)):
+        for sender in senders[:times]:
+            make.kudos(sender, [person], at=MID_NOVEMBER)
+    session.commit()
+    filters = Filters(team_id=team.id) if by == "team" else Filters(department_id=department.id)
+
+    board = standings(
+        session, "received", Month(2026, 11), filters=filters, limit=1, viewer_id=cat.id
+    )
+
+    assert [(e.rank, e.name) for e in board.entries] == [(1, "A")]
+    assert (board.viewer.rank, board.viewer.name, board.viewer.score) == (3, "C", 1)

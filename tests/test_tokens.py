@@ -16,6 +16,7 @@ from kudos.auth.tokens import (
     authenticate,
     create_token,
     revoke_token,
+    tokens_of,
 )
 from kudos.db import utcnow
 from tests.conftest import sign_in
@@ -83,19 +84,57 @@ def test_only_the_owner_revokes_and_both_steps_are_audited(session, make):
     assert authenticate(session, raw, now=NOW) is None
     assert revoke_token(session, ana, 2**31 - 1, now=NOW) is False
     entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
-    assert [(e.actor_id, e.action, e.target_id) for e in entries] == [
-        (ana.id, "token.created", token.id),
-        (ana.id, "token.revoked", token.id),
+    assert [(e.actor_id, e.action, e.target_type, e.target_id) for e in entries] == [
+        (ana.id, "token.created", "api_token", token.id),
+        (ana.id, "token.revoked", "api_token", token.id),
     ]
 
 
-@pytest.mark.parametrize("name", ["", "   ", "x" * 101])
-def test_a_token_needs_a_short_name(session, make, name):
+def test_tokens_are_listed_newest_first(session, make):
+    ana = make.person()
+    first, _ = create_token(session, ana, "first", now=NOW)
+    second, _ = create_token(session, ana, "second", now=NOW)  # the same instant
+    third, _ = create_token(session, ana, "third", now=NOW - timedelta(days=1))
+    create_token(session, make.person(), "someone else's", now=NOW)
+
+    assert tokens_of(session, ana) == [second, first, third]
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("", "Give the token a name, e.g. the script that uses it."),
+        ("   ", "Give the token a name, e.g. the script that uses it."),
+        ("x" * 101, "Keep the name under 100 characters."),
+    ],
+)
+def test_a_token_needs_a_short_name(session, make, name, problem):
     with pytest.raises(TokenRejected) as caught:
         create_token(session, make.person(), name, now=NOW)
 
-    assert "name" in caught.value.fields
+    assert caught.value.fields == {"name": problem}
     assert session.scalars(select(ApiToken)).all() == []
+
+
+def test_a_name_of_exactly_100_characters_is_kept_and_audited(session, make):
+    ana = make.person()
+    expires = NOW + timedelta(days=90, microseconds=5)
+
+    token, raw = create_token(session, ana, "x" * 100, now=NOW, expires_at=expires)
+
+    assert token.name == "x" * 100
+    # "kudos_" and 32 random bytes in URL-safe base64 (43 characters).
+    assert len(raw) == len("kudos_") + 43
+    entry = session.scalars(select(AuditEntry)).one()
+    assert (entry.action, entry.target_type, entry.target_id) == (
+        "token.created",
+        "api_token",
+        token.id,
+    )
+    assert entry.details == {"name": "x" * 100, "expires_at": "2027-02-21T10:00:00+00:00"}
+    create_token(session, ana, "forever", now=NOW)
+    forever = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert forever.details == {"name": "forever", "expires_at": None}
 
 
 # The settings page -------------------------------------------------------------
@@ -153,6 +192,19 @@ def test_the_page_tells_active_expired_and_revoked_tokens_apart(browser, session
         "too old": ("Expired", False),
         "taken back": ("Revoked", False),
     }
+
+
+def test_each_revoke_button_posts_its_own_csrf_token(browser, session, signed_in):
+    create_token(session, signed_in, "works", now=utcnow())
+    session.commit()
+
+    response = browser.get("/settings/tokens/")
+
+    assert response.status_code == 200
+    (revoke,) = re.findall(
+        r'<form[^>]*action="[^"]*/revoke"[^>]*>(.*?)</form>', response.text, re.S
+    )
+    assert re.search(r'name="csrf_token" (type="hidden" )?value="[^"]+"', revoke)
 
 
 def test_revoking_a_token(browser, client, session, signed_in):

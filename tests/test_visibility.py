@@ -54,3 +54,17 @@ def test_hidden_kudos_are_seen_by_nobody(session, make, org):
     for person in org.values():
         assert not can_see(person, kudos)
         assert session.scalar(select(Kudos.id).where(visible_to(person))) is None
+        # What moderators ask for: hidden kudos their audience rule allows.
+        assert can_see(person, kudos, include_hidden=True)
+        assert session.scalar(select(Kudos.id).where(visible_to(person, include_hidden=True)))
+
+
+@pytest.mark.parametrize("visibility", ["team", "private"])
+def test_having_no_team_is_not_a_team(session, make, org, visibility):
+    """Two people without a team are not teammates (NULL is no team)."""
+    other_loner = make.person(name="Also No Team")
+    kudos = make.kudos(org["sender"], [other_loner], visibility=visibility)
+
+    loner = org["loner"]
+    assert not can_see(loner, kudos)
+    assert session.scalar(select(Kudos.id).where(Kudos.id == kudos.id, visible_to(loner))) is None
