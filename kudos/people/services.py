@@ -58,24 +58,19 @@ def deactivate_people(
     """Deactivate these people (those already inactive are left alone) and
     return who changed. Their session version moves on, which ends every
     session (a cookie made before stays dead after a reactivation); the
-    announcement lets ``kudos.auth`` revoke their API tokens. One bulk
-    statement, which also retires every cached page and signed-in person
-    (``kudos/cache.py``). Flushes."""
-    ids = _ids_where(session, person_ids, active=True)
-    if not ids:
-        return []
-    for chunk in _chunks(ids):
-        session.execute(
-            update(Person)
-            .where(Person.id.in_(chunk))
-            .values(active=False, session_version=Person.session_version + 1, updated_at=now)
-            .execution_options(synchronize_session="fetch")
-        )
-    for person_id in ids:
-        record(session, actor, "person.deactivated", target_type="person", target_id=person_id)
-    people_deactivated(session, ids, actor=actor, now=now)
-    rollups.people_changed(session, ids)
-    session.flush()
+    announcement lets ``kudos.auth`` revoke their API tokens. Flushes."""
+    ids = _set_active(
+        session,
+        person_ids,
+        False,
+        {"session_version": Person.session_version + 1},
+        action="person.deactivated",
+        actor=actor,
+        now=now,
+    )
+    if ids:
+        people_deactivated(session, ids, actor=actor, now=now)
+        session.flush()
     return ids
 
 
@@ -84,18 +79,37 @@ def reactivate_people(
 ) -> list[int]:
     """Make these people active again; only the person comes back: their
     old sessions and API tokens stay ended. Returns who changed. Flushes."""
-    ids = _ids_where(session, person_ids, active=False)
+    return _set_active(
+        session, person_ids, True, {}, action="person.reactivated", actor=actor, now=now
+    )
+
+
+def _set_active(
+    session: Session,
+    person_ids: Iterable[int],
+    active: bool,
+    also: dict,
+    *,
+    action: str,
+    actor: Person | None,
+    now: datetime,
+) -> list[int]:
+    """Set ``active`` for those of these people not already so, audited, with
+    their rollups updated; returns who changed. One bulk statement per chunk,
+    which also retires every cached page and signed-in person
+    (``kudos/cache.py``). Flushes."""
+    ids = _ids_where(session, person_ids, active=not active)
     if not ids:
         return []
     for chunk in _chunks(ids):
         session.execute(
             update(Person)
             .where(Person.id.in_(chunk))
-            .values(active=True, updated_at=now)
+            .values(active=active, updated_at=now, **also)
             .execution_options(synchronize_session="fetch")
         )
     for person_id in ids:
-        record(session, actor, "person.reactivated", target_type="person", target_id=person_id)
+        record(session, actor, action, target_type="person", target_id=person_id)
     rollups.people_changed(session, ids)
     session.flush()
     return ids
