@@ -17,10 +17,10 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from alembic import command as alembic_command
@@ -37,6 +37,9 @@ from kudos.preferences.services import PreferenceChoices, save_preferences
 from tests import factories
 from tests.conftest import TEST_SECRET_KEY
 from tests.oidc_provider import Provider, running_provider
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("KUDOS_CHROMIUM", "/usr/bin/chromium"))
@@ -100,6 +103,38 @@ def not_ready(environ: dict, start_response: Any) -> list[bytes]:
     return [b"starting"]
 
 
+class _ClosingBody:
+    """A response body that is closed even when nobody asks it to be."""
+
+    def __init__(self, body: Iterable[bytes]) -> None:
+        self.body = body
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.body)
+
+    def close(self) -> None:
+        close = getattr(self.body, "close", None)
+        if close is not None:
+            close()
+
+    __del__ = close
+
+
+def closing_responses(app: WSGIApplication) -> WSGIApplication:
+    """Close every response body, also when the browser hangs up mid-way.
+
+    Werkzeug's development server forgets to close the body of a response
+    whose connection dropped (a page left while its logo was still loading),
+    so the static file's handle would be left to the garbage collector and
+    fail the run with a ResourceWarning.
+    """
+
+    def wsgi(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        return _ClosingBody(app(environ, start_response))
+
+    return wsgi
+
+
 @dataclass
 class LiveServer:
     base: str
@@ -141,7 +176,7 @@ def live_server(
                     **provider.app_settings(BASE_URL=base, OIDC_ADMIN_GROUP="kudos-admins"),
                 }
             )
-            server.app = app
+            server.app = closing_responses(app)
             thread.start()
             try:
                 yield LiveServer(base, app, provider, e2e_engine)
