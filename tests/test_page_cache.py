@@ -135,6 +135,30 @@ def test_a_rolled_back_change_leaves_nothing_behind(app, session, make):
     assert [entry.name for entry in after.entries] == ["Ann Archer"]
 
 
+def test_a_change_made_in_the_request_is_read_back_by_the_same_request(app, session, make):
+    """A request that writes and then reads a board sees its own change, and
+    stores that board under the new token, not the one it started with."""
+    ann, ben, cat = (make.person(name=name) for name in ("Ann Archer", "Ben Bell", "Cat Cole"))
+    make.kudos(ann, [ben])
+    responsive = make.value().id
+    with app.test_request_context():
+        before = standings(session, "given", this_month())
+        assert [entry.name for entry in before.entries] == ["Ann Archer"]
+        send_kudos(
+            session,
+            cat,
+            [ben.id],
+            [responsive],
+            "Thanks",
+            "public",
+            now=datetime.now(UTC),
+            zone=UTC_ZONE,
+            daily_limit=100,
+        )
+        after = standings(session, "given", this_month())
+        assert sorted(entry.name for entry in after.entries) == ["Ann Archer", "Cat Cole"]
+
+
 def test_writes_no_page_shows_keep_the_token(session, make):
     ann, ben = make.person(), make.person()
     kudos = make.kudos(ann, [ben])

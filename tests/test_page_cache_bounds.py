@@ -173,3 +173,12 @@ def test_an_entry_costs_its_key_its_value_and_the_overhead():
     assert store.size == (
         cache.ENTRY_OVERHEAD + cache.estimate_size(key) + cache.estimate_size(page)
     )
+
+
+def test_an_entry_the_exact_size_of_the_cache_is_kept():
+    key, page = "key", "p" * 20_000
+    exact = cache.ENTRY_OVERHEAD + cache.estimate_size(key) + cache.estimate_size(page)
+    store = cache.PageCache(max_bytes=exact)
+    store.get_or_compute("token", key, lambda: page)
+    assert store.get_or_compute("token", key, lambda: "made again") is page
+    assert store.size == exact
