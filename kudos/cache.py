@@ -33,7 +33,14 @@ from flask import Flask, current_app, g, has_app_context, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import Engine, String, event, select, update
-from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, scoped_session
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    mapped_column,
+    scoped_session,
+)
 
 from kudos.db import Base
 from kudos.extensions import db
@@ -49,7 +56,7 @@ NOT_SHOWN = frozenset(
         "outbox_message",
         "reaction",
         "cache_generation",
-        "kudos_send",  # a send also writes the kudos, which pages do show
+        "deleted_send",  # a deletion also removes the kudos, which pages do show
     }
 )
 # Each worker's cache holds at most this much (KUDOS_CACHE_MAX_MB).
@@ -57,6 +64,8 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 # What an entry costs besides its value: the key, the LRU's bookkeeping.
 ENTRY_OVERHEAD = 400
 TOKEN = "kudos_cache_token"  # noqa: S105 - a name in flask.g, not a secret
+# In session.info: the transaction that put a new token in the row.
+RENEWED = "kudos_cache_renewed"
 
 
 class CacheGeneration(Base):
@@ -74,11 +83,26 @@ def new_token() -> str:
 
 def data_changed(session: Session) -> None:
     """Retire every cached entry when this transaction commits (and make
-    readers inside it see the change at once)."""
+    readers inside it see the change at once).
+
+    Once per transaction while nothing is cached in between: a send flushes
+    and writes several times, and one new token covers them all. An entry
+    stored under the new token makes the next write take another one, and a
+    savepoint keeps its own mark, since rolling it back puts the old token
+    back."""
+    if RENEWED in session.info:
+        return  # this transaction, or one it is part of, has a new token already
     generation = CacheGeneration.__table__
     session.connection().execute(update(generation).values(token=new_token()))
+    session.info[RENEWED] = session.get_nested_transaction() or session.get_transaction()
     if has_app_context():
         g.pop(TOKEN, None)  # this request reads the new token next
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_renewal(session: Session, transaction: SessionTransaction) -> None:
+    if session.info.get(RENEWED) is transaction:
+        del session.info[RENEWED]
 
 
 def _shown(instance: object) -> bool:
@@ -238,6 +262,7 @@ def cached(
         return compute()
     session.flush()  # so that a change made in this request has its new token
     token = current_token(session)
+    session.info.pop(RENEWED, None)  # a later write must not leave this entry current
     if token is None:
         return compute()
     cache: PageCache = current_app.extensions["kudos.cache"]

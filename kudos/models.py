@@ -9,9 +9,9 @@ from kudos.outbox.models import OutboxMessage
 from kudos.people.models import Department, Person, Team
 from kudos.preferences.models import FavouriteValue, RecognitionPreference
 from kudos.recognition.models import (
+    DeletedSend,
     Kudos,
     KudosReport,
-    KudosSend,
     Reaction,
     Recognition,
     Value,
@@ -28,7 +28,7 @@ __all__ = [
     "Identity",
     "Kudos",
     "KudosReport",
-    "KudosSend",
+    "DeletedSend",
     "LeaderboardPair",
     "LeaderboardScore",
     "OutboxMessage",

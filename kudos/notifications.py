@@ -11,9 +11,11 @@ transaction, so notifications are recorded exactly when the kudos is:
 from __future__ import annotations
 
 from flask import current_app, has_app_context, render_template
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from kudos.outbox.services import cancel_pending, queue_email
+from kudos.outbox.models import OutboxMessage
+from kudos.outbox.services import cancel_pending, email_row
 from kudos.recognition.models import Kudos
 from kudos.urls import external_url
 
@@ -26,6 +28,7 @@ def kudos_sent(session: Session, kudos: Kudos) -> None:
     link = external_url("recognition.show", kudos_id=kudos.id)
     settings_link = external_url("preferences.settings")
     values = " and ".join(value.name for value in kudos.values)
+    rows = []
     for recipient in kudos.recipients:
         preference = recipient.preference
         if preference is None or not preference.email_opt_in or not recipient.active:
@@ -37,17 +40,21 @@ def kudos_sent(session: Session, kudos: Kudos) -> None:
             "settings_link": settings_link,
             "values": values,
         }
-        queue_email(
-            session,
-            kind="kudos",
-            to_address=recipient.email,
-            subject=f"{kudos.sender.name} thanked you" + (f" for {values}" if values else ""),
-            text_body=render_template("email/kudos.txt", **context),
-            html_body=render_template("email/kudos.html", **context),
-            now=kudos.created_at,
-            recipient_id=recipient.id,
-            dedupe_key=f"{_key_prefix(kudos)}{recipient.id}",
+        rows.append(
+            email_row(
+                kind="kudos",
+                to_address=recipient.email,
+                subject=f"{kudos.sender.name} thanked you" + (f" for {values}" if values else ""),
+                text_body=render_template("email/kudos.txt", **context),
+                html_body=render_template("email/kudos.html", **context),
+                now=kudos.created_at,
+                recipient_id=recipient.id,
+                # The kudos is new: no message can have this key yet.
+                dedupe_key=f"{_key_prefix(kudos)}{recipient.id}",
+            )
         )
+    if rows:
+        session.execute(insert(OutboxMessage), rows)  # one statement, however many
 
 
 def kudos_withdrawn(session: Session, kudos: Kudos) -> None:

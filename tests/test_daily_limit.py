@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from kudos.recognition.models import Kudos, KudosSend, Value
+from kudos.recognition.models import DeletedSend, Kudos, Value
 from kudos.recognition.services import (
     SENDS_KEPT,
     DailyLimitReached,
@@ -103,15 +103,21 @@ def test_the_day_is_the_organisations_day_when_deleting_too(session, make, zone_
         send(session, ana, ben, now=midnight + timedelta(minutes=4), zone=zone)
 
 
-def test_old_sends_are_forgotten(session, make):
-    ana, ben = make.person(), make.person()
-    send(session, ana, ben, now=NOW)
-    send(session, ana, ben, now=NOW + SENDS_KEPT + timedelta(minutes=1))
+def test_old_deleted_sends_are_forgotten(session, make):
+    ana, ben, cat = make.person(), make.person(), make.person()
+    early = send(session, ana, ben, now=NOW).kudos
+    delete_kudos(session, ana, early, now=NOW, zone=UTC_ZONE)
+    send(session, cat, ben, now=NOW)  # someone else's stay
+    cats = send(session, cat, ben, now=NOW).kudos
+    delete_kudos(session, cat, cats, now=NOW, zone=UTC_ZONE)
+    later = NOW + SENDS_KEPT + timedelta(minutes=1)
+    again = send(session, ana, ben, now=later).kudos
+    delete_kudos(session, ana, again, now=later, zone=UTC_ZONE)
 
-    sent_at = session.scalars(select(KudosSend.sent_at).where(KudosSend.sender_id == ana.id))
-    assert [moment.astimezone(UTC) for moment in sent_at] == [
-        NOW + SENDS_KEPT + timedelta(minutes=1)
-    ]
+    rows = session.execute(select(DeletedSend.sender_id, DeletedSend.sent_at)).all()
+    assert sorted((sender, moment.astimezone(UTC)) for sender, moment in rows) == sorted(
+        [(ana.id, later), (cat.id, NOW)]
+    )
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from kudos.db import utcnow
 from kudos.outbox.models import OutboxMessage
@@ -133,11 +134,17 @@ def test_retries_back_off_up_to_an_hour():
 
 
 def test_the_same_kudos_is_never_queued_twice(app, session, make, people):
+    """A send queues without asking whether its e-mails exist (they cannot:
+    the kudos is new), and the outbox itself refuses a second message for
+    the same kudos and recipient."""
     from kudos.notifications import kudos_sent
 
     with app.test_request_context():
         kudos = make.kudos(people["no_email"], [people["wants_email"]])  # queues one
-        kudos_sent(session, kudos)  # a repeat adds nothing
+        repeat = session.begin_nested()
+        with pytest.raises(IntegrityError):
+            kudos_sent(session, kudos)
+        repeat.rollback()
 
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
 

@@ -124,6 +124,38 @@ def test_the_viewer_sees_their_own_line_outside_the_top(session, make, people):
     assert (result.viewer.rank, result.viewer.score) == (4, 1)
 
 
+def test_the_viewers_rank_leaves_out_people_ahead_who_are_not_listed(session, make, people):
+    """Ann (opted out) and Ben (left) gave more than Dan, and so did Cat:
+    only Cat is ahead of Dan on the board. Another value's scores and
+    another month's never count."""
+    ann, ben, cat, dan, eve = (people[name] for name in ("Ann", "Ben", "Cat", "Dan", "Eve"))
+    for giver, times in ((ann, 3), (ben, 3), (cat, 2)):
+        for _ in range(times):
+            make.kudos(giver, [eve], values=["caring"], at=NOVEMBER)
+    make.kudos(dan, [eve], values=["caring"], at=NOVEMBER)
+    for _ in range(3):  # October, and another value: ahead of Dan there, not here
+        make.kudos(eve, [cat], values=["mentor"], at=NOVEMBER - timedelta(days=30))
+        make.kudos(eve, [dan], values=["mentor"], at=NOVEMBER)
+    session.add(RecognitionPreference(person=ann, on_leaderboards=False))
+    ben.active = False
+    session.commit()
+
+    caring = make.value("caring").id
+    for value_id in (None, caring):
+        result = standings(
+            session, "given", MONTH, filters=Filters(value_id=value_id), limit=1, viewer_id=dan.id
+        )
+        assert [entry.name for entry in result.entries] == (
+            ["Eve"] if value_id is None else ["Cat"]
+        )
+        expected_rank = 3 if value_id is None else 2  # behind Eve (4) and Cat (2), or Cat alone
+        assert (result.viewer.rank, result.viewer.person_id, result.viewer.name) == (
+            expected_rank,
+            dan.id,
+            "Dan",
+        )
+
+
 # The page --------------------------------------------------------------------
 
 
@@ -166,6 +198,25 @@ def test_the_chosen_filters_stay_selected(client, make, people):
     selected = re.findall(r'<option value="([^"]*)" selected', html)
     assert sorted(selected) == ["finance", "mentor"]
     assert re.search(r'<input type="search" name="team" value="Payroll"', html)
+
+
+def test_the_page_filters_narrow_both_boards(client, session, make, people):
+    team, department = make.team("Platform"), make.department("Finance")
+    people["Ben"].team = team
+    people["Cat"].department = department
+    session.commit()
+    make.kudos(people["Ann"], [people["Ben"]], values=["mentor"])
+    make.kudos(people["Dan"], [people["Cat"]], values=["caring"])
+    sign_in(client, people["Eve"])
+
+    def names(query: str) -> set[str]:
+        page = client.get(f"/leaderboard?{query}").get_data(as_text=True)
+        return {name for name in ("Ann", "Ben", "Cat", "Dan") if f">{name}<" in page}
+
+    assert names("") == {"Ann", "Ben", "Cat", "Dan"}
+    assert names("value=mentor") == {"Ann", "Ben"}
+    assert names("team=platform") == {"Ben"}
+    assert names("department=finance") == {"Cat"}
 
 
 def test_a_team_can_be_typed_by_name_in_any_case(client, make, people):

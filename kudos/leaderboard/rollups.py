@@ -2,13 +2,15 @@
 
 Every change goes through ``count_kudos`` (+1 when a kudos is sent or
 restored, -1 when it is deleted or hidden) or ``people_changed`` (someone
-was deactivated or reactivated), inside the caller's transaction. Scores
-are then recomputed for just the people touched, with two set-based
-statements. ``rebuild`` recomputes everything from the recognitions.
+was deactivated or reactivated), inside the caller's transaction. A new
+kudos adds to the scores it changes (two statements, whatever the history);
+the rare changes that take kudos or people out recompute the scores of just
+the people touched. ``rebuild`` recomputes everything from the recognitions.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -16,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     BindParameter,
     Integer,
+    Table,
     and_,
     bindparam,
     case,
@@ -67,29 +70,35 @@ def count_kudos(session: Session, kudos: Kudos, delta: int, zone: ZoneInfo) -> N
     if not rows:
         return
     if delta > 0:
-        _upsert_pairs(session, rows)
+        _count_in(session, kudos, key, rows)
     else:
-        pair = LeaderboardPair.__table__
-        session.execute(
-            update(pair)
-            .where(
-                pair.c.month == key,
-                pair.c.value_id == _bind("value_id"),
-                pair.c.sender_id == _bind("sender_id"),
-                pair.c.recipient_id == _bind("recipient_id"),
-            )
-            .values(count=pair.c.count - 1)
-            .execution_options(synchronize_session=False),
-            [
-                {
-                    "b_value_id": row["value_id"],
-                    "b_sender_id": row["sender_id"],
-                    "b_recipient_id": row["recipient_id"],
-                }
-                for row in rows
-            ],
+        _count_out(session, kudos, key, rows)
+
+
+def _count_out(session: Session, kudos: Kudos, key: int, rows: list[dict[str, int]]) -> None:
+    """Take one kudos out (deleted or hidden, both rare): the pairs go down by
+    one and the scores of the people involved are recomputed from them."""
+    pair = LeaderboardPair.__table__
+    session.execute(
+        update(pair)
+        .where(
+            pair.c.month == key,
+            pair.c.value_id == _bind("value_id"),
+            pair.c.sender_id == _bind("sender_id"),
+            pair.c.recipient_id == _bind("recipient_id"),
         )
-        session.execute(delete(pair).where(pair.c.month == key, pair.c.count <= 0))
+        .values(count=pair.c.count - 1)
+        .execution_options(synchronize_session=False),
+        [
+            {
+                "b_value_id": row["value_id"],
+                "b_sender_id": row["sender_id"],
+                "b_recipient_id": row["recipient_id"],
+            }
+            for row in rows
+        ],
+    )
+    session.execute(delete(pair).where(pair.c.month == key, pair.c.count <= 0))
     people = {kudos.sender_id, *(recognition.recipient_id for recognition in kudos.recognitions)}
     refresh(session, key, people)
 
@@ -98,15 +107,55 @@ def _bind(name: str) -> BindParameter:
     return bindparam(f"b_{name}")
 
 
-def _upsert_pairs(session: Session, rows: list[dict[str, int]]) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(LeaderboardPair.__table__)
+def _count_in(session: Session, kudos: Kudos, key: int, rows: list[dict[str, int]]) -> None:
+    """Add one kudos in two statements, whatever the history: a pair's count
+    goes up by one, so its capped share of a score goes up by one exactly
+    when the new count is within the cap (and the partner is active)."""
+    pair = LeaderboardPair.__table__
+    stmt = _insert(session, pair)
     stmt = stmt.on_conflict_do_update(
         index_elements=["month", "value_id", "sender_id", "recipient_id"],
-        set_={"count": LeaderboardPair.__table__.c.count + stmt.excluded.count},
+        set_={"count": pair.c.count + stmt.excluded.count},
+    ).returning(pair.c.value_id, pair.c.recipient_id, pair.c.count)
+    active = {
+        recognition.recipient_id: recognition.recipient.active for recognition in kudos.recognitions
+    }
+    gains: Counter[tuple[int, str, int]] = Counter()
+    for value_id, recipient_id, count in session.execute(stmt, rows):
+        if count > PAIR_CAP:
+            continue
+        if active[recipient_id]:
+            gains[value_id, "given", kudos.sender_id] += 1
+        if kudos.sender.active:
+            gains[value_id, "received", recipient_id] += 1
+    if not gains:
+        return
+    score = LeaderboardScore.__table__
+    stmt = _insert(session, score)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["month", "value_id", "board", "person_id"],
+        set_={"score": score.c.score + stmt.excluded.score},
     )
-    session.execute(stmt, rows)
+    session.execute(
+        stmt,
+        [
+            {
+                "month": key,
+                "value_id": value_id,
+                "board": board,
+                "person_id": person_id,
+                "score": gain,
+            }
+            # In primary-key order, so concurrent sends lock shared rows in one order.
+            for (value_id, board, person_id), gain in sorted(gains.items())
+        ],
+    )
+
+
+def _insert(session: Session, table: Table):  # noqa: ANN202 - the dialect's Insert
+    """INSERT with the dialect's ON CONFLICT (both engines have one)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def refresh(session: Session, key: int, person_ids: Collection[int]) -> None:

@@ -55,22 +55,50 @@ def queue_email(
     ):
         return None
     message = OutboxMessage(
-        kind=kind,
-        dedupe_key=dedupe_key,
-        recipient_id=recipient_id,
-        # Header values: a line break in a display name must not add headers.
-        to_address=one_line(to_address),
-        subject=one_line(subject)[:300],
-        text_body=text_body,
-        html_body=html_body,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
+        **email_row(
+            kind=kind,
+            to_address=to_address,
+            subject=subject,
+            text_body=text_body,
+            html_body=html_body,
+            now=now,
+            recipient_id=recipient_id,
+            dedupe_key=dedupe_key,
+        )
     )
     session.add(message)
     session.flush()
     return message
+
+
+def email_row(
+    *,
+    kind: str,
+    to_address: str,
+    subject: str,
+    text_body: str,
+    html_body: str | None,
+    now: datetime,
+    recipient_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> dict[str, object]:
+    """The outbox row of a new message: for ``queue_email``, and for callers
+    that know their ``dedupe_key`` is new (it names a row made in this
+    transaction) and insert several in one statement."""
+    return {
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "recipient_id": recipient_id,
+        # Header values: a line break in a display name must not add headers.
+        "to_address": one_line(to_address),
+        "subject": one_line(subject)[:300],
+        "text_body": text_body,
+        "html_body": html_body,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
 def cancel_pending(session: Session, dedupe_prefix: str) -> int:

@@ -227,13 +227,13 @@ class KudosReport(Base):
     reporter: Mapped[Person] = relationship(foreign_keys=[reporter_id])
 
 
-class KudosSend(Base):
-    """One row per kudos sent, kept for a couple of days: what the daily limit
-    counts. Deleting a kudos (within 15 minutes) removes the kudos, never its
-    send, so send-delete-send cannot get round the limit."""
+class DeletedSend(Base):
+    """A kudos its sender deleted (within 15 minutes), remembered for a couple
+    of days: the daily limit counts the sender's kudos of the day plus these,
+    so send-delete-send cannot get round it, and a send writes nothing more."""
 
-    __tablename__ = "kudos_send"
-    __table_args__ = (Index("ix_kudos_send_sender_id_sent_at", "sender_id", "sent_at"),)
+    __tablename__ = "deleted_send"
+    __table_args__ = (Index("ix_deleted_send_sender_id_sent_at", "sender_id", "sent_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sender_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))

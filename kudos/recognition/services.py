@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, delete, exists, func, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, case, delete, exists, func, null, or_, select, update
+from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
 
 from kudos import notifications, timeutil
 from kudos.audit.services import record
@@ -25,9 +25,9 @@ from kudos.preferences.models import RecognitionPreference
 from kudos.recognition.models import (
     VISIBILITIES,
     VISIBILITY_RANK,
+    DeletedSend,
     Kudos,
     KudosReport,
-    KudosSend,
     Reaction,
     Recognition,
     Value,
@@ -92,6 +92,14 @@ class IdempotencyConflict(KudosRejected):
 
 
 @dataclass(frozen=True)
+class CheckedKudos:
+    recipients: list[Person]
+    audiences: list[str]  # each recipient's, in the same order
+    values: list[Value]
+    message: str  # cleaned
+
+
+@dataclass(frozen=True)
 class SendResult:
     kudos: Kudos
     created: bool  # False when an earlier request with the same key made it
@@ -115,19 +123,30 @@ def effective_visibility(requested: str, recipients: Sequence[Person]) -> str:
     return most_restrictive([requested, *(preferred_audience(person) for person in recipients)])
 
 
-def _locked_audiences(session: Session, recipients: Sequence[Person]) -> list[str]:
-    """The recipients' audiences as committed now, share-locked until the new
-    kudos commits (PostgreSQL), so a recipient narrowing at the same moment
-    either commits first and is read here, or waits and then reaches this
-    kudos through ``refresh_visibility``."""
-    found = dict(
-        session.execute(
-            select(RecognitionPreference.person_id, RecognitionPreference.audience)
-            .where(RecognitionPreference.person_id.in_([person.id for person in recipients]))
-            .with_for_update(read=True)
-        ).all()
+def _recipients_with_audiences(
+    session: Session, ids: Sequence[int]
+) -> dict[int, tuple[Person, str]]:
+    """The people with these ids, with their preferences, and the audience
+    each chose as committed now: share-locked until the new kudos commits
+    (PostgreSQL), so a recipient narrowing at the same moment either commits
+    first and is read here, or waits and then reaches this kudos through
+    ``refresh_visibility``. The audience comes from the locking subquery,
+    which reads the row as it is once the lock is held; the joined
+    preference is the statement's snapshot, for the e-mail choice."""
+    locked = aliased(RecognitionPreference)
+    audience = (
+        select(locked.audience)
+        .where(locked.person_id == Person.id)
+        .with_for_update(read=True)
+        .scalar_subquery()
     )
-    return [found.get(person.id, "public") for person in recipients]
+    rows = session.execute(
+        select(Person, audience)
+        .outerjoin(Person.preference)
+        .options(contains_eager(Person.preference))
+        .where(Person.id.in_(valid_ids(ids)))
+    )
+    return {person.id: (person, chosen or "public") for person, chosen in rows}
 
 
 def _any_recipient_wants(audience: str) -> ColumnElement[bool]:
@@ -186,16 +205,14 @@ def check_kudos(
     value_ids: Sequence[int],
     message: str,
     visibility: str,
-) -> tuple[list[Person], list[Value], str]:
-    """Check every rule about the content; return the recipients, values and
-    cleaned message, or raise ``KudosRejected`` with every problem found."""
+) -> CheckedKudos:
+    """Check every rule about the content; return the recipients (with the
+    audiences they chose), values and cleaned message, or raise
+    ``KudosRejected`` with every problem found."""
     problems: dict[str, str] = {}
     wanted = _unique(recipient_ids)
-    people = {
-        person.id: person
-        for person in session.scalars(select(Person).where(Person.id.in_(valid_ids(wanted))))
-    }
-    recipients = [people[person_id] for person_id in wanted if person_id in people]
+    people = _recipients_with_audiences(session, wanted)
+    recipients = [people[person_id][0] for person_id in wanted if person_id in people]
     if not wanted:
         problems["recipients"] = "Choose at least one person to thank."
     elif len(recipients) < len(wanted):
@@ -235,7 +252,8 @@ def check_kudos(
 
     if problems:
         raise KudosRejected(problems)
-    return recipients, values, text
+    audiences = [people[person.id][1] for person in recipients]
+    return CheckedKudos(recipients, audiences, values, text)
 
 
 def send_kudos(
@@ -256,11 +274,12 @@ def send_kudos(
 
     The sender's row is locked first (PostgreSQL), so two requests from one
     sender run one after the other: the daily limit and the idempotency key
-    hold even when they arrive at the same moment.
+    hold even when they arrive at the same moment. Both are then read in one
+    query, which begins after the lock is held and so sees the sends it
+    waited for.
     """
-    recipients, values, text = check_kudos(
-        session, sender, recipient_ids, value_ids, message, visibility
-    )
+    checked = check_kudos(session, sender, recipient_ids, value_ids, message, visibility)
+    recipients, values, text = checked.recipients, checked.values, checked.message
     if idempotency_key is not None and not 0 < len(idempotency_key) <= IDEMPOTENCY_KEY_MAX_LENGTH:
         raise KudosRejected(
             {"idempotency_key": f"Use a key of 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters."},
@@ -271,24 +290,25 @@ def send_kudos(
     # plain FOR UPDATE two people thanking each other at once deadlocked.
     session.execute(select(Person.id).where(Person.id == sender.id).with_for_update(key_share=True))
 
-    if idempotency_key:
-        earlier = session.scalar(
+    earlier_id, sent_today = session.execute(
+        select(_earlier_kudos(sender.id, idempotency_key), _sends_on_day(sender.id, now, zone))
+    ).one()
+    if earlier_id is not None:
+        earlier = session.scalars(
             select(Kudos)
-            .where(Kudos.sender_id == sender.id, Kudos.idempotency_key == idempotency_key)
+            .where(Kudos.id == earlier_id)
             .options(selectinload(Kudos.recognitions), selectinload(Kudos.values))
+        ).one()
+        same = (
+            {r.recipient_id for r in earlier.recognitions} == {p.id for p in recipients}
+            and {v.id for v in earlier.values} == {v.id for v in values}
+            and earlier.message == text
+            and earlier.requested_visibility == visibility
         )
-        if earlier is not None:
-            same = (
-                {r.recipient_id for r in earlier.recognitions} == {p.id for p in recipients}
-                and {v.id for v in earlier.values} == {v.id for v in values}
-                and earlier.message == text
-                and earlier.requested_visibility == visibility
-            )
-            if not same:
-                raise IdempotencyConflict()
-            return SendResult(earlier, created=False)
-
-    if sends_today(session, sender.id, now=now, zone=zone) >= daily_limit:
+        if not same:
+            raise IdempotencyConflict()
+        return SendResult(earlier, created=False)
+    if sent_today >= daily_limit:
         tomorrow = timeutil.day_bounds(now, zone)[1]
         raise DailyLimitReached(
             daily_limit, retry_after=math.ceil((tomorrow - now).total_seconds())
@@ -298,7 +318,7 @@ def send_kudos(
         sender=sender,
         message=text,
         requested_visibility=visibility,
-        visibility=most_restrictive([visibility, *_locked_audiences(session, recipients)]),
+        visibility=most_restrictive([visibility, *checked.audiences]),
         created_at=now,
         idempotency_key=idempotency_key or None,
         values=values,
@@ -308,35 +328,52 @@ def send_kudos(
         for index, person in enumerate(recipients)
     ]
     session.add(kudos)
-    _record_send(session, sender.id, now)
     session.flush()
     rollups.count_kudos(session, kudos, +1, zone)
     notifications.kudos_sent(session, kudos)
     return SendResult(kudos, created=True)
 
 
-def sends_today(session: Session, sender_id: int, *, now: datetime, zone: ZoneInfo) -> int:
-    """Kudos ``sender_id`` sent on the organisation's day containing ``now``,
-    including those deleted since: the daily limit counts sends, not rows."""
-    day_start, day_end = timeutil.day_bounds(now, zone)
-    return session.scalar(
-        select(func.count())
-        .select_from(KudosSend)
-        .where(KudosSend.sender_id == sender_id, KudosSend.sent_at >= day_start)
-        .where(KudosSend.sent_at < day_end)
+def _earlier_kudos(sender_id: int, idempotency_key: str | None) -> ColumnElement[int | None]:
+    """The id of the sender's kudos made with this Idempotency-Key, if any."""
+    if idempotency_key is None:
+        return null()
+    return (
+        select(Kudos.id)
+        .where(Kudos.sender_id == sender_id, Kudos.idempotency_key == idempotency_key)
+        .scalar_subquery()
     )
 
 
-def _record_send(session: Session, sender_id: int, now: datetime) -> None:
-    """Remember this send and forget the sender's sends older than any day.
-    Only the sender's own rows: their row lock (taken in ``send_kudos``)
-    already orders their sends, and no send waits for another sender's."""
+def _sends_on_day(sender_id: int, now: datetime, zone: ZoneInfo) -> ColumnElement[int]:
+    """Kudos ``sender_id`` sent on the organisation's day containing ``now``:
+    those still there and those deleted since, so the limit counts sends."""
+    day_start, day_end = timeutil.day_bounds(now, zone)
+    kept = (
+        select(func.count())
+        .where(Kudos.sender_id == sender_id, Kudos.created_at >= day_start)
+        .where(Kudos.created_at < day_end)
+        .scalar_subquery()
+    )
+    deleted = (
+        select(func.count())
+        .where(DeletedSend.sender_id == sender_id, DeletedSend.sent_at >= day_start)
+        .where(DeletedSend.sent_at < day_end)
+        .scalar_subquery()
+    )
+    return kept + deleted
+
+
+def _remember_deleted_send(session: Session, kudos: Kudos) -> None:
+    """The deleted kudos still counts for its day; sends older than any day
+    are forgotten (the sender's own rows only)."""
     session.execute(
-        delete(KudosSend).where(
-            KudosSend.sender_id == sender_id, KudosSend.sent_at < now - SENDS_KEPT
+        delete(DeletedSend).where(
+            DeletedSend.sender_id == kudos.sender_id,
+            DeletedSend.sent_at < kudos.created_at - SENDS_KEPT,
         )
     )
-    session.add(KudosSend(sender_id=sender_id, sent_at=now))
+    session.add(DeletedSend(sender_id=kudos.sender_id, sent_at=kudos.created_at))
 
 
 def can_delete(person: Person, kudos: Kudos, now: datetime) -> bool:
@@ -371,6 +408,7 @@ def delete_kudos(
     notifications.kudos_withdrawn(session, kudos)
     if kudos.hidden_at is None:
         rollups.count_kudos(session, kudos, -1, zone)
+    _remember_deleted_send(session, kudos)
     session.delete(kudos)
     session.flush()
 

@@ -1,0 +1,111 @@
+"""What one send costs the database: a fixed, small number of statements,
+whatever the history, however many recipients, whoever wants an e-mail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import event, select
+
+from kudos.outbox.models import OutboxMessage
+from kudos.people.models import Person
+from kudos.preferences.models import RecognitionPreference
+from kudos.recognition.models import Kudos
+from kudos.recognition.services import send_kudos
+
+ZONE = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+# The statements of a send with an Idempotency-Key, recipients who want
+# e-mail, and a history: recipients (with their locked audiences), values,
+# the sender's lock, idempotency and daily limit together, the kudos, its
+# values and recognitions, the leaderboard pairs and scores, the outbox, and
+# the page cache's token.
+MAX_STATEMENTS = 11
+
+
+@pytest.fixture
+def app_overrides():
+    # E-mail on, so e-mails are queued (nothing is delivered in these tests).
+    return {"SMTP_URL": "smtp://127.0.0.1:2525"}
+
+
+@contextmanager
+def statements(session) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def listener(_conn, _cursor, sql, *_args) -> None:  # noqa: ANN001
+        seen.append(sql)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+
+def one_send(app, session, sender_id, recipient_ids, value_ids, key) -> list[str]:
+    """The statements of one send, as a request makes it: in a transaction
+    of its own, the signed-in sender already loaded, the rest named by id."""
+    session.commit()
+    sender = session.get(Person, sender_id)
+    with app.test_request_context(), statements(session) as seen:
+        send_kudos(
+            session,
+            sender,
+            recipient_ids,
+            value_ids,
+            "Thanks for the handover notes",
+            "public",
+            now=NOW,
+            zone=ZONE,
+            daily_limit=100,
+            idempotency_key=key,
+        )
+        session.flush()
+    return [sql for sql in seen if not sql.startswith(("SAVEPOINT", "RELEASE"))]
+
+
+@pytest.fixture
+def team(session, make):
+    people = [make.person() for _ in range(11)]
+    for index, person in enumerate(people[1:]):
+        # Every other recipient wants an e-mail; some keep their kudos to the team.
+        session.add(
+            RecognitionPreference(
+                person=person,
+                email_opt_in=index % 2 == 0,
+                audience="team" if index % 3 == 0 else "public",
+            )
+        )
+    session.commit()
+    return people
+
+
+def test_a_send_takes_a_fixed_number_of_statements(app, session, make, team):
+    sender, *recipients = team
+    values = [make.value("responsive").id, make.value("caring").id]
+    # History: pairs over the cap, scores to add to, sends earlier that day.
+    for minutes in range(5):
+        make.kudos(sender, recipients[:3], at=NOW - timedelta(minutes=minutes + 1))
+
+    # One recipient who wants e-mail and has no history with the sender.
+    few = one_send(app, session, sender.id, [recipients[4].id], values[:1], "a")
+    many = one_send(app, session, sender.id, [r.id for r in recipients], values, "b")
+    # No key, no e-mail, a pair already over the cap: fewer still.
+    plain = one_send(app, session, sender.id, [recipients[1].id], values[:1], None)
+
+    assert len(many) == len(few) <= MAX_STATEMENTS, "\n".join(many)
+    assert len(plain) < len(few)
+    # The ten recipients of ``many``: one in two wants an e-mail, queued in one statement.
+    many_id = session.scalar(select(Kudos.id).where(Kudos.idempotency_key == "b"))
+    queued = session.scalars(
+        select(OutboxMessage.recipient_id).where(
+            OutboxMessage.dedupe_key.startswith(f"kudos:{many_id}:")
+        )
+    ).all()
+    assert sorted(queued) == sorted(r.id for r in recipients[::2])
