@@ -9,7 +9,7 @@ from sqlalchemy import func, inspect, select
 from kudos import create_app
 from kudos.db import make_engine
 from kudos.people.models import Person
-from kudos.recognition.models import Kudos, Recognition
+from kudos.recognition.models import Kudos, Recognition, Value, kudos_value
 
 
 def test_db_upgrade_and_downgrade_from_the_command_line(tmp_path):
@@ -95,3 +95,18 @@ def test_seed_gives_each_team_a_manager_and_each_department_a_head(runner, sessi
             # A team manager, reporting to the head of their department.
             assert manager.manager_id is None
             assert manager.department_id == person.department_id
+
+
+def test_seed_spreads_kudos_over_the_values(runner, session):
+    # Enough kudos for PostgreSQL to plan the values' insert the way that
+    # once drew the values a single time for all of them.
+    result = runner.invoke(args=["seed", "--users", "30", "--kudos", "5000"])
+
+    assert result.exit_code == 0, result.output
+    per_value = session.execute(
+        select(kudos_value.c.value_id, func.count()).group_by(kudos_value.c.value_id)
+    ).all()
+    values = session.scalar(select(func.count()).select_from(Value).where(Value.active))
+    assert len(per_value) == values  # every value has kudos
+    assert max(count for _, count in per_value) < 2500  # none has (nearly) all of them
+    assert sum(count for _, count in per_value) > 5000  # some kudos have two

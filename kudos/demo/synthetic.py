@@ -199,11 +199,15 @@ GENERATE_STATEMENTS = [
     "       FROM generate_series(0, (random() < 0.2)::int + (random() < 0.05)::int) n) r "
     "JOIN seed_people p ON p.idx = r.idx WHERE k.id BETWEEN :first AND :last "
     "ON CONFLICT DO NOTHING",
+    # The draws sit in the select list, so each kudos gets its own (a
+    # subquery that does not refer to the kudos is drawn once for all).
     "INSERT INTO kudos_value (kudos_id, value_id) "
-    "SELECT k.id, v.id FROM kudos k CROSS JOIN LATERAL (SELECT "
-    "       1 + floor(random() * (SELECT count(*) FROM seed_values))::int AS idx "
-    "       FROM generate_series(0, (random() < 0.33)::int) n) r "
-    "JOIN seed_values v ON v.idx = r.idx WHERE k.id BETWEEN :first AND :last "
+    "SELECT k.id, v.id FROM (SELECT id, "
+    "       1 + floor(random() * (SELECT count(*) FROM seed_values))::int AS first, "
+    "       1 + floor(random() * (SELECT count(*) FROM seed_values))::int AS second, "
+    "       random() < 0.33 AS two "
+    "      FROM kudos WHERE id BETWEEN :first AND :last) k "
+    "JOIN seed_values v ON v.idx = k.first OR (k.two AND v.idx = k.second) "
     "ON CONFLICT DO NOTHING",
     "SELECT setval(pg_get_serial_sequence('kudos', 'id'), (SELECT max(id) FROM kudos))",
 ]
