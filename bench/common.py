@@ -4,23 +4,28 @@ the same way in the same run (machines are noisy; the ratio is the figure)."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from flask import Flask
 from flask_login.utils import _create_identifier
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kudos import create_app  # noqa: E402
+from kudos.auth.sessions import SIGNED_IN_AT_KEY  # noqa: E402
 from tests.oidc_provider import free_port  # noqa: E402
 
 RUNS = 7
@@ -71,16 +76,9 @@ def wrk(url: str, cookie: str | None, seconds: int) -> float:
     return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
 
 
-def page_against_bare(
-    database_url: str, viewer_session: str, path: str, expected: str, seconds: int
-) -> tuple[float, float]:
-    """Requests per second of the bare endpoint and of Kudos' ``path`` as
-    the person ``viewer_session`` ("id:version"), both under gunicorn."""
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is needed: apt-get install wrk")
-    kudos_port, bare_port = free_port(), free_port()
-    base_url = f"http://127.0.0.1:{kudos_port}"
-    env = {
+def kudos_env(database_url: str, base_url: str) -> dict[str, str]:
+    """The environment Kudos runs with under gunicorn in the benchmarks."""
+    return {
         **os.environ,
         "KUDOS_DATABASE_URL": database_url,
         "KUDOS_SECRET_KEY": SECRET,
@@ -90,34 +88,74 @@ def page_against_bare(
         # which the rate limits would stop.
         "KUDOS_RATELIMIT_ENABLED": "false",
     }
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": SECRET, "BASE_URL": base_url})
-    with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"}):
-        # What sign-in stores: Flask-Login's fingerprint of the client (wrk
-        # sends no User-Agent), so the session is not rewritten each request.
+
+
+def session_cookie(app: Flask, person_session: str, *, user_agent: str | None = None) -> str:
+    """The session cookie of ``person_session`` ("id:version") signed in just
+    now, as sign-in makes it, for a client from 127.0.0.1 sending
+    ``user_agent`` (wrk sends none).
+
+    It holds Flask-Login's fingerprint of the client and a CSRF secret, as
+    a browser's does after its first page, so pages never rewrite it."""
+    headers = {"User-Agent": user_agent} if user_agent is not None else {}
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"}, headers=headers):
         identifier = _create_identifier()
-    cookie = app.session_interface.get_signing_serializer(app).dumps(
-        {"_user_id": viewer_session, "_fresh": True, "_id": identifier}
+    return app.session_interface.get_signing_serializer(app).dumps(
+        {
+            "_user_id": person_session,
+            "_fresh": True,
+            "_id": identifier,
+            SIGNED_IN_AT_KEY: int(time.time()),
+            "csrf_token": secrets.token_hex(20),
+        }
     )
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    text: str
+    sets_session: bool
+
+
+def fetch(port: int, method: str, path: str, headers: dict[str, str], body: str = "") -> Answer:
+    """One request sent as wrk sends it: no User-Agent (which Flask-Login's
+    fingerprint of the client includes; requests and urllib3 add one)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request(method, path, body=body.encode() or None, headers=headers)
+        response = connection.getresponse()
+        cookies = response.headers.get_all("Set-Cookie") or []
+        return Answer(
+            response.status,
+            response.read().decode(errors="replace"),
+            any(cookie.startswith("session=") for cookie in cookies),
+        )
+    finally:
+        connection.close()
+
+
+def page_against_bare(
+    database_url: str, viewer_session: str, path: str, expected: str, seconds: int
+) -> tuple[float, float]:
+    """Requests per second of the bare endpoint and of Kudos' ``path`` as
+    the person ``viewer_session`` ("id:version"), both under gunicorn."""
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install wrk")
+    kudos_port, bare_port = free_port(), free_port()
+    base_url = f"http://127.0.0.1:{kudos_port}"
+    env = kudos_env(database_url, base_url)
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": SECRET, "BASE_URL": base_url})
+    cookie = session_cookie(app, viewer_session)
     servers = [serve("wsgi:app", kudos_port, env), serve("bench.bare_app:app", bare_port, env)]
     try:
-        page = f"http://127.0.0.1:{kudos_port}{path}"
-        for _ in range(2):
-            check = requests.get(
-                page,
-                cookies={"session": cookie},
-                headers={"User-Agent": None},
-                allow_redirects=False,
-                timeout=30,
-            )
-            if check.status_code != 200 or expected not in check.text:
-                raise RuntimeError(f"{path} answered {check.status_code}")
-            # The cookie a browser sends next (the first page adds the CSRF
-            # secret for the sign-out form); then the session stays as it is.
-            cookie = check.cookies.get("session", cookie)
-        if "session" in check.cookies:
+        check = fetch(kudos_port, "GET", path, {"Cookie": f"session={cookie}"})
+        if check.status != 200 or expected not in check.text:
+            raise RuntimeError(f"{path} answered {check.status}")
+        if check.sets_session:
             raise RuntimeError(f"{path} rewrites the session on every request")
         bare = wrk(f"http://127.0.0.1:{bare_port}/", None, seconds)
-        measured = wrk(page, cookie, seconds)
+        measured = wrk(f"http://127.0.0.1:{kudos_port}{path}", cookie, seconds)
     finally:
         for server in servers:
             server.terminate()

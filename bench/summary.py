@@ -51,6 +51,7 @@ LEVELS = (10, 100, 1900)  # 2,010 people below the big manager
 def build_tree(session: Session) -> tuple[int, int]:
     """Managers for everyone; returns (manager of 50, manager of 2,010)."""
     first, last = session.execute(select(func.min(Person.id), func.max(Person.id))).one()
+    session.execute(update(Person).values(manager_id=None))  # this tree, not the seed's
     # Everybody reports to the first person of their block of 8.
     session.execute(
         update(Person)

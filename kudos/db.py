@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask.globals import app_ctx
-from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event, text
+from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event, make_url, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
@@ -99,12 +99,25 @@ def indexes_built_after(session: Session, tables: Iterable[Table]) -> Iterator[N
 
 
 def make_engine(url: str, *, ping_after_idle: bool = False, **options: Any) -> Engine:
+    if make_url(url).get_backend_name() == "postgresql":
+        options["connect_args"] = _without_jit(url, options.get("connect_args", {}))
     engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     if ping_after_idle:
         _ping_after_idle(engine)
     return engine
+
+
+def _without_jit(url: str, connect_args: dict[str, Any]) -> dict[str, Any]:
+    """Connection options with JIT off, added to any given in the URL or here.
+
+    PostgreSQL JIT-compiles a plan whose estimated cost is high, which pays
+    off for long analytic queries, never for the app's: each needs a few
+    milliseconds at most, and when the planner over-costed one (statistics
+    missing or stale) compiling it took ~300 ms of every feed request."""
+    given = connect_args.get("options", make_url(url).query.get("options", ""))
+    return {**connect_args, "options": f"{given} -c jit=off".strip()}
 
 
 # A pooled connection that sat idle may have been closed by the server (a

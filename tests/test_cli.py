@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from sqlalchemy import func, inspect, select
 
 from kudos import create_app
 from kudos.db import make_engine
 from kudos.people.models import Person
-from kudos.recognition.models import Kudos, Recognition
+from kudos.recognition.models import Kudos, Recognition, Value, kudos_value
 
 
 def test_db_upgrade_and_downgrade_from_the_command_line(tmp_path):
@@ -71,3 +73,40 @@ def test_admins_add_an_unknown_person_fails_clearly(runner):
 
     assert result.exit_code == 1
     assert "nobody with the e-mail nobody@acme.example.com" in result.output
+
+
+def test_seed_gives_each_team_a_manager_and_each_department_a_head(runner, session):
+    result = runner.invoke(args=["seed", "--users", "90", "--kudos", "0"])
+
+    assert result.exit_code == 0, result.output
+    people = {person.id: person for person in session.scalars(select(Person))}
+    in_team = Counter(
+        person.manager_id
+        for person in people.values()
+        if person.manager_id and people[person.manager_id].team_id == person.team_id
+    )
+    # Teams of 9, 10 and 11 in turn, each with its manager.
+    assert sorted(in_team.values()) == [8, 8, 8, 9, 9, 9, 10, 10, 10]
+    top = [person for person in people.values() if person.manager_id is None]
+    assert len({person.department_id for person in top}) == len(top) == 8
+    for person in people.values():
+        manager = people.get(person.manager_id)
+        if manager is not None and manager.team_id != person.team_id:
+            # A team manager, reporting to the head of their department.
+            assert manager.manager_id is None
+            assert manager.department_id == person.department_id
+
+
+def test_seed_spreads_kudos_over_the_values(runner, session):
+    # Enough kudos for PostgreSQL to plan the values' insert the way that
+    # once drew the values a single time for all of them.
+    result = runner.invoke(args=["seed", "--users", "30", "--kudos", "5000"])
+
+    assert result.exit_code == 0, result.output
+    per_value = session.execute(
+        select(kudos_value.c.value_id, func.count()).group_by(kudos_value.c.value_id)
+    ).all()
+    values = session.scalar(select(func.count()).select_from(Value).where(Value.active))
+    assert len(per_value) == values  # every value has kudos
+    assert max(count for _, count in per_value) < 2500  # none has (nearly) all of them
+    assert sum(count for _, count in per_value) > 5000  # some kudos have two

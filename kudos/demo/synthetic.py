@@ -7,12 +7,19 @@ databases: on PostgreSQL the tables are locked while it runs.
 
 Rows go in with bulk INSERTs rather than the send service: the point is
 volume for measuring reads, not exercising the rules (which tests do).
+
+The company has teams of 9, 10 and 11 people in turn, each in one
+department: the team's first person manages the others (8 to 10 reports),
+and the first team manager of each department is its head, whom the other
+team managers there report to. The same arguments always give the same
+company.
 """
 
 from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, func, insert, select, text
@@ -35,7 +42,7 @@ RECOGNITION_COLUMNS = (
     "position",
     "acknowledged_at",
 )
-TEAM_SIZE = 8
+TEAM_SIZES = (9, 10, 11)  # a manager and 8 to 10 reports
 BATCH = 5000
 
 
@@ -55,31 +62,38 @@ def seed_synthetic(
             for n in range(DEPARTMENTS)
         ],
     )
-    team_count = max(1, users // TEAM_SIZE)
+    sizes = team_sizes(users)
     team_ids = _insert_returning_ids(
         session,
         Team,
         [
             {"name": f"Team {tag}-{n}", "slug": f"team-{tag}-{n}", "created_at": now}
-            for n in range(team_count)
+            for n in range(len(sizes))
         ],
     )
-    person_rows = [
-        {
-            "email": f"user{n}.{tag}@synthetic.example.com",
-            "name": f"Synthetic Person {n}",
-            "title": "Employee",
-            "department_id": department_ids[n % DEPARTMENTS],
-            "team_id": team_ids[(n // TEAM_SIZE) % team_count],
-            "active": True,
-            "admin_granted": False,
-            "session_version": 1,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for n in range(users)
-    ]
-    _insert_returning_ids(session, Person, person_rows)
+    chart = org_chart(sizes)
+    # Heads first, then team managers, then the rest: everyone's manager has
+    # an id by the time they go in.
+    ids: dict[int, int] = {}
+    for level in (HEAD, TEAM_MANAGER, MEMBER):
+        numbers = [n for n, seat in enumerate(chart) if seat.level == level]
+        rows = [
+            {
+                "email": f"user{n}.{tag}@synthetic.example.com",
+                "name": f"Synthetic Person {n}",
+                "title": "Employee",
+                "department_id": department_ids[chart[n].team % DEPARTMENTS],
+                "team_id": team_ids[chart[n].team],
+                "manager_id": ids.get(chart[n].manager),
+                "active": True,
+                "admin_granted": False,
+                "session_version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for n in numbers
+        ]
+        ids.update(zip(numbers, _insert_returning_ids(session, Person, rows), strict=True))
     # Kudos go between everyone active, so a second run adds to the same company.
     person_ids = list(session.scalars(select(Person.id).where(Person.active).order_by(Person.id)))
     if len(person_ids) < 2:
@@ -119,7 +133,44 @@ def seed_synthetic(
     # Bulk inserts bypass the send service, so the rollups are rebuilt once
     # (which also retires every cached page).
     rollups.rebuild(session, zone)
+    if session.get_bind().dialect.name == "postgresql":
+        # Statistics for the planner now, as autovacuum keeps them on a live
+        # database: without them PostgreSQL guessed at the new rows, chose
+        # poor plans and spent ~300 ms a feed page JIT-compiling them.
+        # (SQLite has none unless someone runs ANALYZE, so it gets none here.)
+        session.execute(text("ANALYZE"))
     return f"Seeded {users} people and {kudos} kudos over {months} months."
+
+
+def team_sizes(users: int) -> list[int]:
+    """9, 10, 11, 9, ... people until everyone has a team (the last may be smaller)."""
+    sizes: list[int] = []
+    left = users
+    while left > 0:
+        sizes.append(min(left, TEAM_SIZES[len(sizes) % len(TEAM_SIZES)]))
+        left -= sizes[-1]
+    return sizes
+
+
+class Seat(NamedTuple):
+    team: int
+    manager: int | None  # the manager's person number
+    level: int
+
+
+HEAD, TEAM_MANAGER, MEMBER = 0, 1, 2
+
+
+def org_chart(sizes: list[int]) -> list[Seat]:
+    """Each person's seat, by person number: team, manager and level."""
+    chart: list[Seat] = []
+    heads: dict[int, int] = {}  # department -> the head's person number
+    for team, size in enumerate(sizes):
+        manager = len(chart)
+        head = heads.setdefault(team % DEPARTMENTS, manager)
+        chart.append(Seat(team, None, HEAD) if head == manager else Seat(team, head, TEAM_MANAGER))
+        chart += [Seat(team, manager, MEMBER)] * (size - 1)
+    return chart
 
 
 # PostgreSQL makes the rows itself: random senders, 1-3 recipients (never the
@@ -148,11 +199,15 @@ GENERATE_STATEMENTS = [
     "       FROM generate_series(0, (random() < 0.2)::int + (random() < 0.05)::int) n) r "
     "JOIN seed_people p ON p.idx = r.idx WHERE k.id BETWEEN :first AND :last "
     "ON CONFLICT DO NOTHING",
+    # The draws sit in the select list, so each kudos gets its own (a
+    # subquery that does not refer to the kudos is drawn once for all).
     "INSERT INTO kudos_value (kudos_id, value_id) "
-    "SELECT k.id, v.id FROM kudos k CROSS JOIN LATERAL (SELECT "
-    "       1 + floor(random() * (SELECT count(*) FROM seed_values))::int AS idx "
-    "       FROM generate_series(0, (random() < 0.33)::int) n) r "
-    "JOIN seed_values v ON v.idx = r.idx WHERE k.id BETWEEN :first AND :last "
+    "SELECT k.id, v.id FROM (SELECT id, "
+    "       1 + floor(random() * (SELECT count(*) FROM seed_values))::int AS first, "
+    "       1 + floor(random() * (SELECT count(*) FROM seed_values))::int AS second, "
+    "       random() < 0.33 AS two "
+    "      FROM kudos WHERE id BETWEEN :first AND :last) k "
+    "JOIN seed_values v ON v.idx = k.first OR (k.two AND v.idx = k.second) "
     "ON CONFLICT DO NOTHING",
     "SELECT setval(pg_get_serial_sequence('kudos', 'id'), (SELECT max(id) FROM kudos))",
 ]
