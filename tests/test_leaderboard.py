@@ -219,6 +219,22 @@ def test_the_page_filters_narrow_both_boards(client, session, make, people):
     assert names("department=finance") == {"Cat"}
 
 
+def test_the_filters_list_values_in_their_order_and_groups_by_name(client, make, people):
+    for name in ("Zeta", "Alpha", "Mid"):
+        make.team(f"{name} team"), make.department(f"{name} department")
+    sign_in(client, people["Cat"])
+
+    html = client.get("/leaderboard").get_data(as_text=True)
+
+    def options(name: str) -> list[str]:
+        select = re.search(rf'<select[^>]*name="{name}".*?</select>', html, re.S)
+        return re.findall(r'<option value="([^"]+)"', select.group(0) if select else "")
+
+    values = options("value")
+    assert values[:3] == ["responsive", "caring", "competent"]  # the admins' order
+    assert options("department") == ["alpha-department", "mid-department", "zeta-department"]
+
+
 def test_a_team_can_be_typed_by_name_in_any_case(client, make, people):
     team = make.team("Platform Tools")
     people["Ben"].team = team
@@ -259,15 +275,24 @@ def test_team_suggestions_as_the_viewer_types(client, session, make, people):
 
 
 @pytest.mark.parametrize(
-    "query", ["month=2026-13", "month=last", "value=nope", "team=nope", "department=nope"]
+    ("query", "reason"),
+    [
+        ("month=2026-13", "is not a month; use the form YYYY-MM"),
+        ("month=last", "is not a month; use the form YYYY-MM"),
+        ("value=nope", "There is no value"),
+        ("team=nope", "There is no team"),
+        ("department=nope", "There is no department"),
+    ],
 )
-def test_bad_parameters_get_a_clear_400_page(client, people, query):
+def test_bad_parameters_get_a_clear_400_page(client, people, query, reason):
     sign_in(client, people["Cat"])
 
     response = client.get(f"/leaderboard?{query}")
 
     assert response.status_code == 400
-    assert "Error 400" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "Error 400" in page
+    assert reason in page
 
 
 def test_the_page_needs_sign_in(client):
