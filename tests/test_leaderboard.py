@@ -45,6 +45,18 @@ def test_at_most_three_per_pair_count_each_month(session, make, people):
     assert board(session, "given") == [(1, "Ann", 3), (2, "Cat", 1)]
 
 
+def test_a_kudos_past_the_cap_for_one_recipient_still_counts_for_the_next(session, make, people):
+    ann, ben, cat = people["Ann"], people["Ben"], people["Cat"]
+    for day in range(3):
+        make.kudos(ann, [ben], at=NOVEMBER + timedelta(days=day))
+    make.kudos(ann, [ben, cat], values=["caring"], at=NOVEMBER + timedelta(days=4))
+
+    assert board(session, "received") == [(1, "Ben", 3), (2, "Cat", 1)]
+    assert board(session, "given") == [(1, "Ann", 4)]
+    caring = make.value("caring").id
+    assert sorted(board(session, "received", value_id=caring)) == [(1, "Ben", 1), (1, "Cat", 1)]
+
+
 def test_ties_share_a_rank_and_the_next_rank_skips(session, make, people):
     make.kudos(people["Ann"], [people["Ben"], people["Cat"]], at=NOVEMBER)
     make.kudos(people["Dan"], [people["Ben"], people["Cat"]], at=NOVEMBER)
