@@ -35,9 +35,11 @@ def register_extensions(app: Flask) -> None:
     from kudos import cache, models, ratelimit, security  # noqa: F401 - every model mapped first
     from kudos.auth import oidc, sessions
     from kudos.extensions import csrf, db
+    from kudos.recognition import cards
 
     db.init_app(app)
     cache.init_app(app)
+    cards.init_app(app)
     csrf.init_app(app)
     sessions.init_app(app)
     oidc.init_app(app)

@@ -66,6 +66,8 @@ ENTRY_OVERHEAD = 400
 TOKEN = "kudos_cache_token"  # noqa: S105 - a name in flask.g, not a secret
 # In session.info: the transaction that put a new token in the row.
 RENEWED = "kudos_cache_renewed"
+# What ``PageCache.lookup`` gives for a key it does not hold.
+MISSING = object()
 
 
 class CacheGeneration(Base):
@@ -139,9 +141,8 @@ class PageCache:
         self._token: str | None = None
         self._lock = threading.Lock()
 
-    def get_or_compute(
-        self, token: str, key: Hashable, compute: Callable[[], T], version: Hashable = None
-    ) -> T:
+    def lookup(self, token: str, key: Hashable, version: Hashable = None) -> object:
+        """What is kept for ``key`` at ``version`` under ``token``, or ``MISSING``."""
         with self._lock:
             if token != self._token:
                 # A new token retires everything: free the memory now.
@@ -150,12 +151,24 @@ class PageCache:
             stored = self._entries.get(key)
             if stored is not None and stored[0] == version:
                 return stored[1]
-        value = compute()
+        return MISSING
+
+    def store(self, token: str, key: Hashable, value: object, version: Hashable = None) -> None:
+        """Keep ``value``, unless the token changed since ``lookup`` (or it is
+        larger than the whole cache)."""
         size = ENTRY_OVERHEAD + estimate_size(key) + estimate_size(value)
         with self._lock:
             if token == self._token and size <= self._entries.maxsize:
                 self._entries[key] = (version, value, size)
-        return value
+
+    def get_or_compute(
+        self, token: str, key: Hashable, compute: Callable[[], T], version: Hashable = None
+    ) -> T:
+        value = self.lookup(token, key, version)
+        if value is MISSING:
+            value = compute()
+            self.store(token, key, value, version)
+        return value  # type: ignore[return-value]
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -8,6 +8,7 @@ from kudos.leaderboard.models import LeaderboardPair, LeaderboardScore
 from kudos.outbox.models import OutboxMessage
 from kudos.people.models import Department, Person, Team
 from kudos.preferences.models import FavouriteValue, RecognitionPreference
+from kudos.recognition.card_versions import DirectoryGeneration
 from kudos.recognition.models import (
     DeletedSend,
     Kudos,
@@ -24,6 +25,7 @@ __all__ = [
     "Base",
     "CacheGeneration",
     "Department",
+    "DirectoryGeneration",
     "FavouriteValue",
     "Identity",
     "Kudos",

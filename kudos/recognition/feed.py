@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 import kudos.models  # noqa: F401 - every mapper known before the loader options below
 from kudos.db import valid_ids
 from kudos.people.models import Person
+from kudos.recognition.card_versions import current_generation
 from kudos.recognition.models import Kudos, Reaction, Recognition, kudos_value
 from kudos.recognition.visibility import visible_to
 
@@ -72,19 +74,17 @@ def kudos_with_details(session: Session, kudos_id: int) -> Kudos | None:
     )
 
 
-def feed_page(
-    session: Session,
+def _newest_first(
+    stmt: Select[Any],
     viewer: Person,
-    *,
-    where: ColumnElement[bool] | None = None,
-    before: Cursor | None = None,
-    size: int | None = None,
-) -> FeedPage:
-    size = size or PAGE_SIZE
+    where: ColumnElement[bool] | None,
+    before: Cursor | None,
+    size: int,
+) -> Select[Any]:
+    """``stmt`` limited to what ``viewer`` may see, one page (and one more
+    row, to tell whether there are older ones) before ``before``."""
     stmt = (
-        select(Kudos)
-        .where(visible_to(viewer))
-        .options(*CARD_LOADING)
+        stmt.where(visible_to(viewer))
         .order_by(Kudos.created_at.desc(), Kudos.id.desc())
         .limit(size + 1)
     )
@@ -97,10 +97,74 @@ def feed_page(
                 and_(Kudos.created_at == before.created_at, Kudos.id < before.kudos_id),
             )
         )
+    return stmt
+
+
+def feed_page(
+    session: Session,
+    viewer: Person,
+    *,
+    where: ColumnElement[bool] | None = None,
+    before: Cursor | None = None,
+    size: int | None = None,
+) -> FeedPage:
+    size = size or PAGE_SIZE
+    stmt = _newest_first(select(Kudos).options(*CARD_LOADING), viewer, where, before, size)
     rows = list(session.scalars(stmt).unique())
     items = rows[:size]
     older = Cursor(items[-1].created_at, items[-1].id) if len(rows) > size else None
     return FeedPage(items, older)
+
+
+@dataclass(frozen=True)
+class CardRef:
+    """One kudos of a feed page, as far as its card is concerned: which
+    content it shows (id and revision) and the viewer's part."""
+
+    kudos_id: int
+    created_at: datetime
+    revision: int
+    reacted: bool  # whether the viewer applauded it
+
+
+@dataclass(frozen=True)
+class CardRefs:
+    items: list[CardRef]
+    older: Cursor | None
+    # The directory's generation (``card_versions``); None when the page is empty.
+    generation: str | None
+
+
+def card_refs(
+    session: Session,
+    viewer: Person,
+    *,
+    where: ColumnElement[bool] | None = None,
+    before: Cursor | None = None,
+    size: int | None = None,
+) -> CardRefs:
+    """The page ``feed_page`` gives, in one statement, without the cards'
+    content: the cards themselves come from the card cache."""
+    size = size or PAGE_SIZE
+    reacted = exists().where(Reaction.kudos_id == Kudos.id, Reaction.person_id == viewer.id)
+    columns = select(Kudos.id, Kudos.created_at, Kudos.revision, reacted, current_generation())
+    rows = session.execute(_newest_first(columns, viewer, where, before, size)).all()
+    items = [CardRef(row[0], row[1], row[2], bool(row[3])) for row in rows[:size]]
+    older = Cursor(items[-1].created_at, items[-1].kudos_id) if len(rows) > size else None
+    return CardRefs(items, older, rows[0][4] if rows else None)
+
+
+def with_details(session: Session, ids: list[int]) -> list[Kudos]:
+    """The kudos with these ids and everything their cards show, in four
+    queries whatever their number."""
+    return list(
+        session.scalars(
+            select(Kudos)
+            .where(Kudos.id.in_(ids))
+            .options(*CARD_LOADING)
+            .execution_options(populate_existing=True)
+        ).unique()
+    )
 
 
 # Filters for the feeds (and the API's list): each is a WHERE clause over Kudos.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -28,6 +30,14 @@ VISIBILITIES = ("public", "team", "private")
 # Most open first: the effective visibility is the most restrictive choice.
 VISIBILITY_RANK = {name: rank for rank, name in enumerate(VISIBILITIES)}
 VISIBILITY_CHECK = "{column} IN ('public', 'team', 'private')"
+
+
+def new_revision() -> int:
+    """A kudos card's next version (``Kudos.revision``). Random rather than a
+    count: a change rolled back never comes back as the version of another
+    change, and a kudos id that SQLite gives again after a deletion starts
+    with a version of its own."""
+    return secrets.randbits(62)
 
 
 class Value(Base):
@@ -92,6 +102,9 @@ class Kudos(Base):
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     hidden_reason: Mapped[str | None] = mapped_column(String(500))
+    # Changes with anything the kudos card shows but people's and values'
+    # names (``recognition.card_versions``): the card cache's key.
+    revision: Mapped[int] = mapped_column(BigInteger, default=new_revision, server_default="0")
 
     sender: Mapped[Person] = relationship(foreign_keys=[sender_id])
     hidden_by: Mapped[Person | None] = relationship(foreign_keys=[hidden_by_id])

@@ -31,6 +31,7 @@ from kudos.recognition.models import (
     Reaction,
     Recognition,
     Value,
+    new_revision,
 )
 
 MAX_RECIPIENTS = 10
@@ -189,7 +190,10 @@ def refresh_visibility(session: Session, recipient_id: int) -> None:
     session.execute(select(Kudos.id).where(received).order_by(Kudos.id).with_for_update())
     effective = _effective_visibility_sql()
     session.execute(
-        update(Kudos).where(received, Kudos.visibility != effective).values(visibility=effective),
+        update(Kudos)
+        .where(received, Kudos.visibility != effective)
+        # A new revision: the card's badge changes (``card_versions``).
+        .values(visibility=effective, revision=new_revision()),
         execution_options={"synchronize_session": "fetch"},
     )
 

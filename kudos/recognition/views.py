@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import ColumnElement, select
 from werkzeug.wrappers import Response
 
@@ -27,7 +28,7 @@ from kudos.people.models import Person
 from kudos.people.services import search_people
 from kudos.preferences.services import summary as preference_summary
 from kudos.preferences.services import visibility_sentence
-from kudos.recognition import feed, reports
+from kudos.recognition import cards, feed, reports
 from kudos.recognition.forms import (
     VISIBILITY_CHOICES,
     ActionForm,
@@ -60,8 +61,16 @@ def cursor_from_request() -> feed.Cursor | None:
         abort(400, "That feed position is not valid. Start again from the newest kudos.")
 
 
-def feed_page(where: ColumnElement[bool] | None = None) -> feed.FeedPage:
-    return feed.feed_page(db.session, current_user, where=where, before=cursor_from_request())
+def viewing() -> cards.Viewing:
+    """This request's part of every kudos card."""
+    here = request.full_path if request.query_string else request.path
+    return cards.Viewing(generate_csrf(), here, utcnow())
+
+
+def feed_page(where: ColumnElement[bool] | None = None) -> cards.CardPage:
+    return cards.feed_page(
+        db.session, current_user, viewing(), where=where, before=cursor_from_request()
+    )
 
 
 @bp.get("/")
@@ -218,6 +227,7 @@ def show(kudos_id: int) -> str:
     return render_template(
         "kudos/show.html",
         kudos=kudos,
+        card=cards.card(kudos, current_user, viewing()),
         actions=ActionForm(),
         hide_form=HideForm(),
         report_form=ReportForm(),
