@@ -188,6 +188,19 @@ def test_the_page_shows_both_boards_givers_first(client, people, current_month_k
     assert ">Ben<" in page
 
 
+def test_the_page_shows_my_line_when_i_am_outside_the_top(client, make, people):
+    givers = [make.person(name=f"Giver {n:02}") for n in range(10)]
+    for giver in givers:
+        make.kudos(giver, [people["Ann"]])
+        make.kudos(giver, [people["Ben"]])
+    make.kudos(people["Cat"], [people["Ann"]])
+    sign_in(client, people["Cat"])
+
+    page = client.get("/leaderboard").get_data(as_text=True)
+
+    assert "You: rank 11, with 1." in page
+
+
 def test_past_months_stay_browsable_and_the_next_link_stops_at_now(client, people):
     sign_in(client, people["Cat"])
 
@@ -245,6 +258,9 @@ def test_the_filters_list_values_in_their_order_and_groups_by_name(client, make,
     values = options("value")
     assert values[:3] == ["responsive", "caring", "competent"]  # the admins' order
     assert options("department") == ["alpha-department", "mid-department", "zeta-department"]
+    # Each option says what it is: the value's emoji and name, the department's name.
+    assert re.search(r'<option value="caring"[^>]*>\s*\S+ Caring\s*</option>', html)
+    assert re.search(r'<option value="mid-department"[^>]*>\s*Mid department\s*</option>', html)
 
 
 def test_a_team_can_be_typed_by_name_in_any_case(client, make, people):
@@ -331,6 +347,29 @@ def test_the_api_answers_each_board(client, session, people, current_month_kudos
     assert received["me"] == {
         "rank": 1,
         "person": {"id": people["Ben"].id, "name": "Ben"},
+        "score": 1,
+    }
+
+
+def test_the_api_gives_my_line_outside_the_top_of_a_team_board(client, session, make, people):
+    team = make.team("Platform")
+    for name in ("Ben", "Cat", "Dan"):
+        people[name].team = team
+    _, raw = create_token(session, people["Dan"], "t", now=utcnow())
+    session.commit()
+    for giver in ("Ben", "Cat"):
+        make.kudos(people[giver], [people["Ann"]])
+        make.kudos(people[giver], [people["Eve"]])
+    make.kudos(people["Dan"], [people["Ann"]])
+
+    answer = client.get(
+        "/api/v1/leaderboard?team=platform&limit=1", headers={"Authorization": f"Bearer {raw}"}
+    ).json
+
+    assert [entry["score"] for entry in answer["entries"]] == [2]
+    assert answer["me"] == {
+        "rank": 3,
+        "person": {"id": people["Dan"].id, "name": "Dan"},
         "score": 1,
     }
 
