@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, select
 
+from kudos.auth.tokens import create_token
+from kudos.db import utcnow
 from kudos.outbox.models import OutboxMessage
 from kudos.people.models import Person
 from kudos.preferences.models import RecognitionPreference
@@ -25,6 +27,10 @@ NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 # values and recognitions, the leaderboard pairs and scores, the outbox, and
 # the page cache's token.
 MAX_STATEMENTS = 11
+# A whole POST /api/v1/kudos: the token (read, and its last use written),
+# the values by slug, the send (with an e-mail), and the new kudos read back
+# for the answer (four statements that the objects in hand could replace).
+MAX_API_STATEMENTS = 19
 
 
 @pytest.fixture
@@ -109,3 +115,24 @@ def test_a_send_takes_a_fixed_number_of_statements(app, session, make, team):
         )
     ).all()
     assert sorted(queued) == sorted(r.id for r in recipients[::2])
+
+
+def test_an_api_send_by_ids_looks_nobody_up_by_e_mail(app, client, session, make, team):
+    sender, ann, ben = team[:3]
+    _, raw = create_token(session, sender, "t", now=utcnow())
+    make.value("responsive")
+    session.commit()
+    body = {"recipients": [ann.id, ben.id], "values": ["responsive"], "message": "Thanks"}
+
+    with statements(session) as sent:
+        answer = client.post(
+            "/api/v1/kudos",
+            json=body,
+            headers={"Authorization": f"Bearer {raw}", "Idempotency-Key": "k-1"},
+        )
+
+    assert answer.status_code == 201
+    # The test's session joins each request's transaction with savepoints.
+    seen = [sql for sql in sent if not sql.startswith(("SAVEPOINT", "RELEASE"))]
+    assert not [sql for sql in seen if "person.email IN" in sql]
+    assert len(seen) <= MAX_API_STATEMENTS, "\n".join(seen)

@@ -207,8 +207,14 @@ def _idempotency_key() -> str | None:
 def _recipient_ids(items: list[int | str]) -> tuple[list[int], list[str]]:
     """Ids as given, e-mail addresses looked up; also the unknown addresses."""
     emails = [normalize_email(item) for item in items if isinstance(item, str)]
-    found = dict(
-        db.session.execute(select(Person.email, Person.id).where(Person.email.in_(emails))).all()
+    found = (
+        dict(
+            db.session.execute(
+                select(Person.email, Person.id).where(Person.email.in_(emails))
+            ).all()
+        )
+        if emails
+        else {}  # recipients by id only: nothing to look up
     )
     ids = [
         item if isinstance(item, int) else found.get(normalize_email(item), -1) for item in items
