@@ -63,6 +63,48 @@ def test_other_senders_keep_their_own_count(session, make):
         send(session, ana, ben, now=NOW + timedelta(minutes=5))
 
 
+def test_every_deleted_send_of_the_day_counts_and_only_the_senders_own(session, make):
+    ana, ben, cleo = make.person(), make.person(), make.person()
+    # Cleo's deleted sends are hers: they never count against Ana.
+    for minute in range(LIMIT):
+        deleted = send(session, cleo, ben, now=NOW + timedelta(minutes=minute)).kudos
+        delete_kudos(session, cleo, deleted, now=NOW + timedelta(minutes=minute), zone=UTC_ZONE)
+    # Ana deletes twice: the second deletion keeps the first one counted.
+    for minute in range(LIMIT - 1):
+        deleted = send(session, ana, ben, now=NOW + timedelta(minutes=minute)).kudos
+        delete_kudos(session, ana, deleted, now=NOW + timedelta(minutes=minute), zone=UTC_ZONE)
+
+    assert send(session, ana, ben, now=NOW + timedelta(minutes=5)).created  # the LIMIT-th
+    with pytest.raises(DailyLimitReached):
+        send(session, ana, ben, now=NOW + timedelta(minutes=6))
+
+
+def test_a_send_deleted_at_local_midnight_counts_for_the_new_day(session, make):
+    zone = ZoneInfo("America/Los_Angeles")
+    ana, ben = make.person(), make.person()
+    midnight = datetime(2026, 11, 24, 0, 0, tzinfo=zone).astimezone(UTC)
+    for _ in range(LIMIT - 1):
+        send(session, ana, ben, now=midnight - timedelta(hours=1), zone=zone)
+    at_midnight = send(session, ana, ben, now=midnight, zone=zone).kudos
+    delete_kudos(session, ana, at_midnight, now=midnight, zone=zone)
+
+    # The day before midnight has one send left; the kudos deleted at midnight is the new day's.
+    assert send(session, ana, ben, now=midnight - timedelta(seconds=1), zone=zone).created
+    with pytest.raises(DailyLimitReached) as caught:
+        send(session, ana, ben, now=midnight - timedelta(seconds=1), zone=zone)
+    assert caught.value.retry_after == 1  # until midnight in Los Angeles, not in UTC
+
+
+def test_deleted_sends_exactly_two_days_old_are_kept(session, make):
+    ana, ben = make.person(), make.person()
+    first = send(session, ana, ben, now=NOW).kudos
+    delete_kudos(session, ana, first, now=NOW, zone=UTC_ZONE)
+    later = send(session, ana, ben, now=NOW + SENDS_KEPT).kudos
+    delete_kudos(session, ana, later, now=NOW + SENDS_KEPT, zone=UTC_ZONE)
+
+    assert session.scalar(select(func.count()).select_from(DeletedSend)) == 2
+
+
 def test_an_idempotent_replay_is_not_a_second_send(session, make):
     ana, ben = make.person(), make.person()
     first = send(session, ana, ben, now=NOW, key="form-1")
