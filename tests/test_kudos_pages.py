@@ -100,6 +100,20 @@ def test_reacting_toggles_one_reaction_per_person(client, session, make, org):
     assert session.scalar(select(func.count()).select_from(Reaction)) == 1
 
 
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", ""])
+def test_reacting_never_sends_you_off_the_site(client, make, org, target):
+    kudos = make.kudos(org["sender"], [org["recipient"]])
+    sign_in(client, org["teammate"])
+    page = client.get("/").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+    answer = client.post(f"/kudos/{kudos.id}/react", data={"csrf_token": token, "next": target})
+
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("/")
+    assert "evil.example" not in answer.headers["Location"]
+
+
 def test_reacting_needs_csrf_and_visibility(client, make, org):
     kudos = make.kudos(org["sender"], [org["recipient"]], visibility="private")
     sign_in(client, org["unrelated"])

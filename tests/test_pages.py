@@ -112,7 +112,9 @@ def test_a_bad_feed_position_is_a_friendly_400(client, signed_in, cursor):
     response = client.get(f"/?before={cursor}")
 
     assert response.status_code == 400
-    assert "feed position is not valid" in response.get_data(as_text=True)
+    assert "<p>That feed position is not valid. Start again from the newest kudos.</p>" in (
+        response.get_data(as_text=True)
+    )
 
 
 def test_unknown_pages_get_a_friendly_404(client, signed_in):

@@ -201,6 +201,26 @@ def test_the_sender_sees_each_recipients_preferences_and_who_will_see_it(
     assert "Tom hasn't said yet how they like to be recognised." in page
 
 
+@pytest.mark.parametrize(
+    ("requested", "sentence"),
+    [
+        ("private", "It will be visible only to you, Tom and their managers."),
+        ("team", "It will be visible to you, Tom, their teams and their managers."),
+        ("public", "Everyone at the company will see it."),
+        ("everyone", "Everyone at the company will see it."),  # not a choice: public
+    ],
+)
+def test_the_preview_follows_the_senders_choice(browser, make, signed_in, requested, sentence):
+    tom = make.person(name="Tom Herrera")
+
+    page = browser.get(f"/kudos/new/preview?recipients={tom.id}&visibility={requested}")
+
+    html = page.get_data(as_text=True)
+    assert sentence in html
+    effective = requested if requested != "everyone" else "public"
+    assert f'data-effective="{effective}"' in html  # the page's script reads it
+
+
 def test_the_compose_form_shows_the_preview_without_javascript(browser, session, make, signed_in):
     priya = make.person(name="Priya Raman")
     session.add(RecognitionPreference(person=priya, audience="team"))
