@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -90,6 +91,49 @@ def test_finishing_onboarding_saves_everything_and_goes_back(browser, session, n
     assert [v.slug for v in preference.favourite_values] == ["mentor", "caring"]
     assert preference.best_way_to_thank == "A coffee chat ☕"
     assert browser.get("/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "/onboarding?again=1", ""]
+)
+def test_onboarding_never_sends_you_off_the_site_or_back_to_itself(
+    browser, session, newcomer, target
+):
+    response = browser.submit("/onboarding", data={**GOOD, "next": target, "action": "save"})
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("app_overrides", [{"SMTP_URL": "smtp://127.0.0.1:2525"}])
+def test_onboarding_offers_each_active_value_in_order_and_e_mail_when_it_is_on(
+    client, session, make, newcomer
+):
+    retired = make.value("integrity")
+    retired.active = False
+    session.commit()
+
+    response = client.get("/onboarding")
+
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "E-mail is off at your company" not in page
+    offered = re.findall(r'name="favourite_values" value="(\d+)"', page)
+    active = session.scalars(select(Value.id).where(Value.active).order_by(Value.position))
+    assert offered == [str(value_id) for value_id in active]
+    assert str(retired.id) not in offered
+
+
+def test_a_newcomer_still_gets_styles_suggestions_and_can_act(client, session, make, newcomer):
+    kudos = make.kudos(make.person(), [make.person()])
+    onboarding = client.get("/onboarding").get_data(as_text=True)
+    token = onboarding.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+    with client.get("/static/css/kudos.css") as styles:
+        assert styles.status_code == 200
+    assert client.get("/people/suggest?q=ni").status_code == 200
+    reacted = client.post(f"/kudos/{kudos.id}/react", data={"csrf_token": token, "next": "/x"})
+    assert reacted.headers["Location"] == "/x"  # a POST is never sent to onboarding
 
 
 def test_later_postpones_onboarding_and_a_reminder_stays(browser, session, newcomer):
