@@ -182,9 +182,16 @@ def test_bad_values_re_render_with_the_message_and_save_nothing(
 def test_settings_show_and_change_preferences(browser, session, newcomer):
     browser.submit("/onboarding", data={**GOOD, "action": "save"})
 
+    browser.submit(
+        "/settings/recognition",
+        data={**GOOD, "favourite_values": value_ids(session, "mentor")},
+    )
+
     page = browser.get("/settings/recognition").get_data(as_text=True)
     assert 'value="team" checked' in page
     assert 'value="celebratory" checked' in page
+    checked = re.findall(r'name="favourite_values" value="(\d+)" checked', page)
+    assert checked == value_ids(session, "mentor")
 
     response = browser.submit(
         "/settings/recognition",
@@ -282,6 +289,16 @@ def test_the_compose_form_shows_the_preview_without_javascript(browser, session,
 
     assert "Priya prefers team-only recognition" in page
     assert "visible to you, Priya, their teams and their managers" in page
+
+    # Sent with the same choice as Priya's, after a mistake: the preview keeps
+    # the sender's choice and says nothing about Priya's winning.
+    page = browser.submit(
+        "/kudos/new",
+        data={"recipients": [str(priya.id)], "visibility": "team", "message": ""},
+    ).get_data(as_text=True)
+    assert "Write a few words" in page
+    assert 'data-effective="team"' in page
+    assert "so their choice wins" not in page
 
 
 def test_profiles_say_how_the_person_likes_to_be_recognised(browser, session, make, signed_in):
