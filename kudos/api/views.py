@@ -264,13 +264,18 @@ def create_kudos() -> tuple[Response, int]:
         raise ApiError(
             rejected.status, rejected.code, rejected.message, fields or None, headers=retry
         ) from None
-    db.session.commit()
-    kudos = feed.kudos_with_details(db.session, result.kudos.id)
-    response = jsonify(kudos_json(kudos))
     if not result.created:
+        db.session.commit()
+        kudos = feed.kudos_with_details(db.session, result.kudos.id)
+        response = jsonify(kudos_json(kudos))
         response.headers["Idempotent-Replayed"] = "true"
         return response, 200
-    response.headers["Location"] = external_url("api.get_kudos", kudos_id=kudos.id)
+    # A new kudos: the send holds everything the answer shows, so it is
+    # written out before the commit expires it, without reading it back.
+    answer = kudos_json(result.kudos)
+    db.session.commit()
+    response = jsonify(answer)
+    response.headers["Location"] = external_url("api.get_kudos", kudos_id=answer["id"])
     return response, 201
 
 

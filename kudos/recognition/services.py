@@ -326,6 +326,7 @@ def send_kudos(
         created_at=now,
         idempotency_key=idempotency_key or None,
         values=values,
+        reactions=[],  # none yet: known without asking the database
     )
     kudos.recognitions = [
         Recognition(recipient=person, sender_id=sender.id, created_at=now, position=index)
