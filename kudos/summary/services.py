@@ -63,13 +63,12 @@ MAX_INLINE_IDS = 5000
 # transaction only and set back after them (see ``build_summary``).
 TUNE = (
     "SELECT set_config('max_parallel_workers_per_gather', '0', true), "
-    "set_config('jit', 'off', true), "
     "set_config('plan_cache_mode', 'force_custom_plan', true), "
     "set_config('random_page_cost', '1.1', true)"
 )
 UNTUNE = (
     "SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN "
-    "('max_parallel_workers_per_gather', 'jit', 'plan_cache_mode', 'random_page_cost')"
+    "('max_parallel_workers_per_gather', 'plan_cache_mode', 'random_page_cost')"
 )
 
 
@@ -269,9 +268,10 @@ def build_summary(
 
     serial = session.get_bind().dialect.name == "postgresql"
     if serial:
-        # Short index-driven reads: starting parallel workers or compiling
-        # with JIT costs far more than the work (100 ms and more on a busy
-        # server, for queries of a few milliseconds), and a generic plan for
+        # Short index-driven reads: starting parallel workers costs far more
+        # than the work (100 ms and more on a busy server, for queries of a
+        # few milliseconds; JIT is off on every connection, see
+        # ``db.make_engine``), and a generic plan for
         # a statement the driver has prepared does not know the team or the
         # month and reads far too much. The data is in memory, so an index
         # lookup costs little more than a sequential read (random_page_cost
