@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/load.py [--users 20000] [--kudos 500000] [--months 12]
         [--viewers 2000] [--senders 2000] [--managers 200] [--seconds 6]
-        [--database-url URL]
+        [--database-url URL] [--only feed,leaderboard,one,sending,summary,send]
 
 Starts a throwaway PostgreSQL (or uses ``--database-url``, seeded on the
 first run), seeds it as `kudos seed` does (which ends with ANALYZE) and
@@ -82,7 +82,15 @@ def main() -> int:
     parser.add_argument("--managers", type=int, default=200, help="managers of 8 to 10 people")
     parser.add_argument("--seconds", type=int, default=6, help="for each run")
     parser.add_argument("--database-url", help="a PostgreSQL database (seeded on the first run)")
+    parser.add_argument(
+        "--only",
+        type=lambda text: set(text.split(",")),
+        default=set(RUNS),
+        help=f"some of the runs, comma-separated: {','.join(RUNS)} (the bare endpoint always)",
+    )
     args = parser.parse_args()
+    if not args.only <= set(RUNS):
+        parser.error(f"--only takes some of {','.join(RUNS)}")
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
     if args.database_url:
@@ -110,7 +118,7 @@ def run(url: str, args: argparse.Namespace) -> int:
         f"gunicorn 2 sync workers, wrk -t2 -c8 for {args.seconds} s each",
         flush=True,
     )
-    rows, rss, problems = http_runs(url, workload, args.seconds)
+    rows, rss, problems = http_runs(url, workload, args.seconds, args.only)
     try:
         cost = statements_per_send(app, send_requests(workload, seed=23))
     except RuntimeError as error:
@@ -125,8 +133,12 @@ def run(url: str, args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+# The runs ``--only`` can pick.
+RUNS = ("feed", "leaderboard", "one", "sending", "summary", "send")
+
+
 def http_runs(
-    url: str, workload: Workload, seconds: int
+    url: str, workload: Workload, seconds: int, only: set[str]
 ) -> tuple[list[Row], list[float], list[str]]:
     people = f"{len(workload.viewers):,} rotating people"
     feed = page_requests(workload.viewers, "/", "Company feed")
@@ -151,22 +163,32 @@ def http_runs(
             return Row(what, Wrk(base, lines, seconds).result(), unit)
 
         rows = [load("bare Flask endpoint", feed, bare_url)]
-        rows.append(load(f"company feed `/`, {people}", feed))
-        rows.append(load(f"leaderboard, {people}", board))
-        rows.append(load("leaderboard, one person reloading", board[:1]))
-        print("  leaderboard while 2 clients send ...", flush=True)
-        sending = Wrk(kudos_url, sends, seconds, clients=2, threads=2)
-        reading = Wrk(kudos_url, board, seconds)
-        rows.append(
-            Row(f"leaderboard, {people}, while 2 clients keep sending kudos", reading.result())
-        )
-        rows.append(Row("(meanwhile: kudos sent by the 2 clients)", sending.result(), "kudos/s"))
-        managers = f"rotating among {len(workload.managers)} managers of 8-10 people"
-        rows.append(load(f"manager summary, {managers}", summary))
-        senders = f"{len(workload.senders):,} different senders"
-        rows.append(
-            load(f"`POST /api/v1/kudos`, 8 concurrent clients, {senders}", sends, unit="kudos/s")
-        )
+        if "feed" in only:
+            rows.append(load(f"company feed `/`, {people}", feed))
+        if "leaderboard" in only:
+            rows.append(load(f"leaderboard, {people}", board))
+        if "one" in only:
+            rows.append(load("leaderboard, one person reloading", board[:1]))
+        if "sending" in only:
+            print("  leaderboard while 2 clients send ...", flush=True)
+            sending = Wrk(kudos_url, sends, seconds, clients=2, threads=2)
+            reading = Wrk(kudos_url, board, seconds)
+            rows.append(
+                Row(f"leaderboard, {people}, while 2 clients keep sending kudos", reading.result())
+            )
+            rows.append(
+                Row("(meanwhile: kudos sent by the 2 clients)", sending.result(), "kudos/s")
+            )
+        if "summary" in only:
+            managers = f"rotating among {len(workload.managers)} managers of 8-10 people"
+            rows.append(load(f"manager summary, {managers}", summary))
+        if "send" in only:
+            senders = f"{len(workload.senders):,} different senders"
+            rows.append(
+                load(
+                    f"`POST /api/v1/kudos`, 8 concurrent clients, {senders}", sends, unit="kudos/s"
+                )
+            )
         rss = worker_rss(servers[0].pid)
     finally:
         for server in servers:

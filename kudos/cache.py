@@ -1,19 +1,36 @@
-"""Leaderboards and summaries computed once and reused until the data changes.
+"""Pages and page pieces computed once and reused until the data changes.
 
-One row, ``cache_generation``, holds a random token. Any write that could
-change what a page shows puts a new token there in the same transaction: an
-ORM flush or a bulk statement through the session on any table but those in
-``NOT_SHOWN``. Each request reads the token once (``current_token``) and
-keeps what it computes in a per-process cache under that token, so the next
-change retires every entry at once: a cached board never shows a hidden
-kudos, an opted-out person or a stale count.
+Two things say whether a kept entry still holds, both read at the start of
+each request in one statement (``freshness``):
+
+- The token in the single row of ``cache_generation``. Every change a page
+  shows puts a new random token there, in the same transaction, except new
+  kudos (below): a name, a team or a manager, a hidden, restored or deleted
+  kudos, an opt-out, a deactivation. The next request finds another token,
+  and every entry kept under the old one is retired at once: a cached board
+  never shows a hidden kudos, an opted-out person or somebody who left.
+  An ORM flush or a bulk statement through the session on any table but
+  those in ``NOT_SHOWN`` renews it; writes that bypass the session
+  (``COPY``, ``TRUNCATE`` in raw SQL) call ``data_changed`` themselves.
+
+- The newest kudos id. A send writes no shared row: concurrent sends would
+  queue behind it, and every send would throw away every page for everyone.
+  Inserts into the tables in ``COUNTED`` keep the token. What counts kudos
+  (boards and summaries) is kept with the newest kudos id it saw
+  (``cached(..., counts_kudos=True)``) and made again once there is a newer
+  one, at most once every ``KUDOS_CACHE_REFRESH_SECONDS`` (5 by default),
+  so that a stream of sends does not recompute a board for each view.
+  Everything else (who is signed in, the filters, the kudos cards) is not
+  touched by a send at all.
 
 Why a random token rather than a counter: a rolled-back transaction puts
 back the old token together with the old data, and its own token, which
 entries computed inside it may be stored under, is never issued again.
 
-Writes that bypass the session (``COPY``, ``TRUNCATE`` in raw SQL) call
-``data_changed`` themselves.
+Why entries that count kudos are also made again after ``COUNTED_MAX_AGE``:
+on PostgreSQL two sends can commit in the other order than their ids. A
+board made between the two commits, without the earlier id, would otherwise
+stay as it is until the next send.
 """
 
 from __future__ import annotations
@@ -21,18 +38,19 @@ from __future__ import annotations
 import secrets
 import sys
 import threading
+import time
 from collections.abc import Callable, Hashable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import wraps
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from cachetools import LRUCache
 from flask import Flask, current_app, g, has_app_context, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import Engine, String, event, select, update
+from sqlalchemy import Engine, String, event, inspect, text, update
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -59,13 +77,31 @@ NOT_SHOWN = frozenset(
         "deleted_send",  # a deletion also removes the kudos, which pages do show
     }
 )
+# What a send inserts. A new kudos shows through the newest kudos id, not
+# the token; updates and deletes here (hiding, deleting, deactivating,
+# rebuilding the rollups) still renew it.
+COUNTED = frozenset(
+    {"kudos", "kudos_value", "recognition", "leaderboard_pair", "leaderboard_score"}
+)
+# Columns no cached page shows: a statement that sets only these keeps the
+# token. Whether the signed-in person has news is read with each request.
+QUIET_COLUMNS = {"recognition": frozenset({"acknowledged_at"})}
 # Each worker's cache holds at most this much (KUDOS_CACHE_MAX_MB).
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+# Entries that count kudos are made again at most this often while kudos
+# arrive (KUDOS_CACHE_REFRESH_SECONDS) ...
+DEFAULT_REFRESH_SECONDS = 5
+# ... and at least this often whatever happens (see the docstring).
+COUNTED_MAX_AGE = 60.0
 # What an entry costs besides its value: the key, the LRU's bookkeeping.
 ENTRY_OVERHEAD = 400
-TOKEN = "kudos_cache_token"  # noqa: S105 - a name in flask.g, not a secret
+FRESHNESS = "kudos_cache_freshness"  # in flask.g
 # In session.info: the transaction that put a new token in the row.
 RENEWED = "kudos_cache_renewed"
+# In session.info: the transaction has inserted kudos that are not committed
+# yet. SQLite hands a rolled-back kudos id out again, so nothing computed in
+# it may be kept under that id.
+NEW_KUDOS = "kudos_cache_new_kudos"
 # What ``PageCache.lookup`` gives for a key it does not hold.
 MISSING = object()
 
@@ -97,34 +133,76 @@ def data_changed(session: Session) -> None:
     generation = CacheGeneration.__table__
     session.connection().execute(update(generation).values(token=new_token()))
     session.info[RENEWED] = session.get_nested_transaction() or session.get_transaction()
+    _read_again()
+
+
+def _read_again() -> None:
+    """This request reads the token and the newest kudos again, next."""
     if has_app_context():
-        g.pop(TOKEN, None)  # this request reads the new token next
+        g.pop(FRESHNESS, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_renewal(session: Session, transaction: SessionTransaction) -> None:
     if session.info.get(RENEWED) is transaction:
         del session.info[RENEWED]
+    if session.info.get(NEW_KUDOS) is transaction:
+        del session.info[NEW_KUDOS]
 
 
-def _shown(instance: object) -> bool:
-    return getattr(instance, "__tablename__", None) not in (None, *NOT_SHOWN)
+def _table_of(instance: object) -> str | None:
+    return getattr(instance, "__tablename__", None)
+
+
+def _shown(table: str | None, inserted: bool, columns: frozenset[str] | None = None) -> bool:
+    """Whether writing ``columns`` of ``table`` (all of them: None) changes
+    what a page shows, beyond a new kudos."""
+    if table is None or table in NOT_SHOWN or (inserted and table in COUNTED):
+        return False
+    quiet = QUIET_COLUMNS.get(table)
+    return not (quiet and columns is not None and columns <= quiet)
+
+
+def _modified_columns(session: Session, instance: object) -> frozenset[str]:
+    state = inspect(instance)
+    return frozenset(attr.key for attr in state.attrs if attr.history.has_changes())
 
 
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context: Any) -> None:
-    changed = [*session.new, *session.deleted]
-    changed += [item for item in session.dirty if session.is_modified(item)]
-    if any(_shown(instance) for instance in changed):
+    if any(_table_of(item) == "kudos" for item in session.new):
+        _new_kudos(session)
+    shown = any(_shown(_table_of(item), True) for item in session.new) or any(
+        _shown(_table_of(item), False) for item in session.deleted
+    )
+    shown = shown or any(
+        _shown(_table_of(item), False, _modified_columns(session, item))
+        for item in session.dirty
+        if session.is_modified(item)
+    )
+    if shown:
         data_changed(session)
+
+
+def _new_kudos(session: Session) -> None:
+    """Kudos inserted and not committed: this request reads the newest id
+    again, and keeps nothing it computes until the transaction ends."""
+    session.info.setdefault(NEW_KUDOS, session.get_transaction())
+    _read_again()
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _on_execute(state: ORMExecuteState) -> None:
     if not (state.is_insert or state.is_update or state.is_delete):
         return
-    table = getattr(state.statement, "table", None)
-    if table is not None and getattr(table, "name", None) not in NOT_SHOWN:
+    table = getattr(getattr(state.statement, "table", None), "name", None)
+    if state.is_insert and table == "kudos":
+        _new_kudos(state.session)
+    columns = None
+    if state.is_update:
+        values = getattr(state.statement, "_values", None) or {}
+        columns = frozenset(getattr(key, "key", key) for key in values)
+    if _shown(table, state.is_insert, columns):
         data_changed(state.session)
 
 
@@ -133,45 +211,83 @@ class PageCache:
     at most ``max_bytes`` of them (least recently used go first)."""
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-        # Each entry is (version, value, size); the size is estimated once,
-        # when the entry is stored, never when it is read.
-        self._entries: LRUCache[Hashable, tuple[Hashable, Any, int]] = LRUCache(
+        # Each entry is (version, value, size, newest kudos id, made at);
+        # the size is estimated once, when the entry is stored, never when
+        # it is read.
+        self._entries: LRUCache[Hashable, tuple[Hashable, Any, int, int | None, float]] = LRUCache(
             maxsize=max_bytes, getsizeof=lambda entry: entry[2]
         )
         self._token: str | None = None
         self._lock = threading.Lock()
 
-    def lookup(self, token: str, key: Hashable, version: Hashable = None) -> object:
-        """What is kept for ``key`` at ``version`` under ``token``, or ``MISSING``."""
+    def lookup(
+        self,
+        token: str,
+        key: Hashable,
+        version: Hashable = None,
+        *,
+        newest_kudos: int | None = None,
+        refresh: float = 0.0,
+    ) -> object:
+        """What is kept for ``key`` at ``version`` under ``token``, or
+        ``MISSING``. With ``newest_kudos`` (an entry that counts kudos), an
+        entry that saw an older newest kudos holds for ``refresh`` seconds
+        from when it was made, and none holds past ``COUNTED_MAX_AGE``."""
         with self._lock:
             if token != self._token:
                 # A new token retires everything: free the memory now.
                 self._entries.clear()
                 self._token = token
             stored = self._entries.get(key)
-            if stored is not None and stored[0] == version:
-                return stored[1]
-        return MISSING
+            if stored is None or stored[0] != version:
+                return MISSING
+            if newest_kudos is not None:
+                age = time.monotonic() - stored[4]
+                if age >= COUNTED_MAX_AGE or (stored[3] != newest_kudos and age >= refresh):
+                    return MISSING
+            return stored[1]
 
-    def store(self, token: str, key: Hashable, value: object, version: Hashable = None) -> None:
+    def store(
+        self,
+        token: str,
+        key: Hashable,
+        value: object,
+        version: Hashable = None,
+        *,
+        newest_kudos: int | None = None,
+        made_at: float | None = None,
+    ) -> None:
         """Keep ``value``, unless the token changed since ``lookup`` (or it is
         larger than the whole cache)."""
         size = ENTRY_OVERHEAD + estimate_size(key) + estimate_size(value)
+        made_at = time.monotonic() if made_at is None else made_at
         with self._lock:
             if token == self._token and size <= self._entries.maxsize:
-                self._entries[key] = (version, value, size)
+                self._entries[key] = (version, value, size, newest_kudos, made_at)
 
     def get_or_compute(
-        self, token: str, key: Hashable, compute: Callable[[], T], version: Hashable = None
+        self,
+        token: str,
+        key: Hashable,
+        compute: Callable[[], T],
+        version: Hashable = None,
+        *,
+        newest_kudos: int | None = None,
+        refresh: float = 0.0,
     ) -> T:
-        value = self.lookup(token, key, version)
+        value = self.lookup(token, key, version, newest_kudos=newest_kudos, refresh=refresh)
         if value is MISSING:
+            # Stamped before computing: what it read is at least this old.
+            made_at = time.monotonic()
             value = compute()
-            self.store(token, key, value, version)
+            self.store(token, key, value, version, newest_kudos=newest_kudos, made_at=made_at)
         return value  # type: ignore[return-value]
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._entries
 
     @property
     def size(self) -> int:
@@ -222,15 +338,36 @@ def estimate_size(value: object) -> int:
     return total
 
 
-def current_token(session: Session) -> str | None:
-    """This request's token (read once); None when there is no row."""
-    if TOKEN not in g:
-        setattr(g, TOKEN, _read_token(session))
-    return g.get(TOKEN)
+class Freshness(NamedTuple):
+    """What a request checks its kept entries against (see the docstring)."""
+
+    token: str | None  # None: there is no row, and nothing is kept
+    newest_kudos: int  # 0 before the first kudos
+    # Whether the signed-in person has received kudos not yet shown to them
+    # (a celebration or a quiet notice): None when no person was named.
+    unseen: bool | None = None
 
 
-def _read_token(session: Session | scoped_session[Session]) -> str | None:
-    query = select(CacheGeneration.token)
+# One statement, one round trip, whatever the request goes on to do.
+_FRESHNESS_SQL = (
+    "SELECT (SELECT token FROM cache_generation), (SELECT max(id) FROM kudos), {unseen}"
+)
+_UNSEEN_SQL = (
+    "EXISTS (SELECT 1 FROM recognition WHERE recipient_id = {viewer} AND acknowledged_at IS NULL)"
+)
+
+
+def freshness(session: Session, viewer_id: int | None = None) -> Freshness:
+    """This request's token and newest kudos (read once), and with
+    ``viewer_id``, whether that person has news."""
+    fresh: Freshness | None = g.get(FRESHNESS)
+    if fresh is None or (viewer_id is not None and fresh.unseen is None):
+        fresh = _read_freshness(session, viewer_id)
+        setattr(g, FRESHNESS, fresh)
+    return fresh
+
+
+def _read_freshness(session: Session | scoped_session[Session], viewer_id: int | None) -> Freshness:
     if isinstance(session, scoped_session):
         session = session()
     bind = session.get_bind()
@@ -239,11 +376,20 @@ def _read_token(session: Session | scoped_session[Session]) -> str | None:
         and bind.dialect.name == "postgresql"
         and not session.in_transaction()
     ):
-        return _read_token_in_autocommit(bind)
-    return session.scalar(query)
+        sql = _freshness_sql(viewer_id, "%(viewer)s")
+        token, newest, unseen = _read_in_autocommit(bind, sql, {"viewer": viewer_id})
+    else:
+        sql = _freshness_sql(viewer_id, ":viewer")
+        token, newest, unseen = session.execute(text(sql), {"viewer": viewer_id}).one()
+    return Freshness(token, newest or 0, None if viewer_id is None else bool(unseen))
 
 
-def _read_token_in_autocommit(engine: Engine) -> str | None:
+def _freshness_sql(viewer_id: int | None, placeholder: str) -> str:
+    unseen = "NULL" if viewer_id is None else _UNSEEN_SQL.format(viewer=placeholder)
+    return _FRESHNESS_SQL.format(unseen=unseen)
+
+
+def _read_in_autocommit(engine: Engine, sql: str, params: dict[str, Any]) -> tuple:
     """Before the request's transaction has begun: one round trip on its own
     rather than BEGIN, SELECT and ROLLBACK, so a request that finds everything
     in the cache never opens a transaction at all. Straight on the pooled
@@ -255,31 +401,49 @@ def _read_token_in_autocommit(engine: Engine) -> str | None:
         driver.autocommit = True
         try:
             with driver.cursor() as cursor:
-                cursor.execute("SELECT token FROM cache_generation")
+                cursor.execute(sql, params)
                 row = cursor.fetchone()
         finally:
             driver.autocommit = False
     finally:
         pooled.close()  # back to the pool
-    return row[0] if row else None
+    return row
 
 
 def cached(
-    session: Session, key: Hashable, compute: Callable[[], T], *, version: Hashable = None
+    session: Session,
+    key: Hashable,
+    compute: Callable[[], T],
+    *,
+    version: Hashable = None,
+    counts_kudos: bool = False,
 ) -> T:
     """``compute()``, or what it gave for ``key`` since the data last changed.
 
     ``version`` is for what else the result depends on, such as the clock: a
-    different version computes again and replaces the entry (one per key)."""
+    different version computes again and replaces the entry (one per key).
+    ``counts_kudos``: the result changes with new kudos too (see the
+    docstring)."""
     if not has_app_context():
         return compute()
     session.flush()  # so that a change made in this request has its new token
-    token = current_token(session)
+    fresh = freshness(session)
     session.info.pop(RENEWED, None)  # a later write must not leave this entry current
-    if token is None:
+    if fresh.token is None:
         return compute()
     cache: PageCache = current_app.extensions["kudos.cache"]
-    return cache.get_or_compute(token, key, compute, version)
+    if not counts_kudos:
+        return cache.get_or_compute(fresh.token, key, compute, version)
+    if NEW_KUDOS in session.info:
+        return compute()
+    return cache.get_or_compute(
+        fresh.token,
+        key,
+        compute,
+        version,
+        newest_kudos=fresh.newest_kudos,
+        refresh=current_app.config.get("CACHE_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS),
+    )
 
 
 def init_app(app: Flask) -> None:
@@ -294,7 +458,10 @@ CSRF_MARK = "\x00kudos-csrf\x00"
 
 
 def cached_page(
-    params: Callable[[], Hashable | None], version: Callable[[], Hashable] | None = None
+    params: Callable[[], Hashable | None],
+    version: Callable[[], Hashable] | None = None,
+    *,
+    counts_kudos: bool = False,
 ) -> Callable:
     """Keep a view's whole HTML page per signed-in person and parameters
     until the data changes (and ``version()``, for pages that depend on the
@@ -309,7 +476,7 @@ def cached_page(
     Only plain 200 pages are kept, and a page is neither kept nor served
     from the cache when it has something for this request only: flashed
     messages, or a celebration waiting for the viewer. The CSRF token is
-    put in afresh for each response."""
+    put in afresh for each response. ``counts_kudos`` as for ``cached``."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
@@ -341,6 +508,7 @@ def cached_page(
                 ),
                 make,
                 version=version() if version else None,
+                counts_kudos=counts_kudos,
             )
             if made_now:
                 return made_now[0]

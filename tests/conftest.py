@@ -115,6 +115,10 @@ def app(
         # Tests sign in and load pages faster than people do; the limits are
         # on in their own tests (tests/test_rate_limits.py).
         "RATELIMIT_ENABLED": False,
+        # Boards and summaries count each new kudos at once, as a test that
+        # sends and then looks expects; the refresh window has its own tests
+        # (tests/test_page_cache.py).
+        "CACHE_REFRESH_SECONDS": 0,
         **app_overrides,
     }
     app = create_app(settings)

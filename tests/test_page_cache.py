@@ -8,14 +8,15 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
 from kudos import cache, create_app
 from kudos.db import make_engine, utcnow
 from kudos.leaderboard import rollups
-from kudos.leaderboard.services import BOARDS, NO_FILTERS, _top, _viewer_line, standings
+from kudos.leaderboard.services import BOARDS, NO_FILTERS, Entry, _listed, _top, standings
 from kudos.people.models import Person
 from kudos.preferences.models import RecognitionPreference
 from kudos.recognition.models import Reaction, Value
@@ -30,6 +31,19 @@ _runs = itertools.count()
 
 def token(session) -> str:
     return session.scalar(select(cache.CacheGeneration.token))
+
+
+def rank_in_database(session, board, month, viewer_id) -> Entry | None:
+    """The viewer's line counted in the database, the slow way: what the
+    cached line (a bisection among the kept board's scores) must equal."""
+    listed = _listed(board, month, NO_FILTERS).subquery()
+    row = session.execute(select(listed).where(listed.c.person_id == viewer_id)).first()
+    if row is None:
+        return None
+    ahead = session.scalar(
+        select(func.count()).select_from(listed).where(listed.c.score > row.score)
+    )
+    return Entry(ahead + 1, row.person_id, row.name, row.score)
 
 
 def this_month() -> Month:
@@ -210,7 +224,7 @@ def test_cached_boards_always_equal_a_fresh_read(app, session, steps):
                     fresh = _top(session, board, month, NO_FILTERS, 10)
                     assert cached.entries == fresh
                     if viewer.id not in {entry.person_id for entry in fresh}:
-                        line = _viewer_line(session, board, month, NO_FILTERS, viewer.id)
+                        line = rank_in_database(session, board, month, viewer.id)
                         assert cached.viewer == line
 
         for step in steps:
@@ -354,3 +368,129 @@ def test_flashed_messages_and_celebrations_are_never_cached(client, session, mak
         flask_session["_flashes"] = [("success", "Saved, just for this page.")]
     assert "Saved, just for this page." in client.get("/leaderboard").get_data(as_text=True)
     assert "Saved, just for this page." not in client.get("/leaderboard").get_data(as_text=True)
+
+
+# New kudos: seen by their id, not by a shared row ----------------------------
+
+
+def test_a_send_and_its_celebration_keep_the_token(client, session, make):
+    """A send writes no row every other send writes too, and the signed-in
+    person stays cached while their news is read with each request."""
+    ann, ben = make.person(name="Ann Archer"), make.person(name="Ben Bell")
+    sign_in(client, ben)
+    client.get("/leaderboard")  # Ben is cached now
+    before = token(session)
+
+    make.kudos(ann, [ben], message="Thanks for the dashboards!")
+    assert token(session) == before
+    assert "Thanks for the dashboards!" in client.get("/leaderboard").get_data(as_text=True)
+    assert token(session) == before  # shown and acknowledged: still no new token
+    assert "Thanks for the dashboards!" not in client.get("/leaderboard").get_data(as_text=True)
+
+
+def test_a_board_read_inside_an_uncommitted_send_is_never_kept(app, session, make):
+    """SQLite gives a rolled-back kudos id to the next kudos: a board read
+    inside the send that rolled back must not pass for the next one's."""
+    ann, ben, cat = (make.person(name=name) for name in ("Ann Archer", "Ben Bell", "Cat Cole"))
+    make.kudos(ann, [ben])
+    responsive = make.value().id
+    nested = session.begin_nested()
+    send_kudos(
+        session,
+        cat,
+        [ben.id],
+        [responsive],
+        "Thanks",
+        "public",
+        now=datetime.now(UTC),
+        zone=UTC_ZONE,
+        daily_limit=100,
+    )
+    with app.test_request_context():
+        inside = standings(session, "given", this_month())
+        assert {entry.name for entry in inside.entries} == {"Ann Archer", "Cat Cole"}
+    nested.rollback()
+    session.commit()
+
+    make.kudos(ben, [ann])
+    with app.test_request_context():
+        after = standings(session, "given", this_month())
+    assert {entry.name for entry in after.entries} == {"Ann Archer", "Ben Bell"}
+
+
+class Clock:
+    """Stands in for ``time.monotonic`` in kudos.cache."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(cache.time, "monotonic", fake)
+    return fake
+
+
+class TestWithARefreshWindow:
+    """As in production: boards count new kudos within
+    KUDOS_CACHE_REFRESH_SECONDS, and show every other change at once."""
+
+    @pytest.fixture
+    def app_overrides(self):
+        return {"CACHE_REFRESH_SECONDS": 5}
+
+    def test_a_new_kudos_counts_once_the_window_has_passed(self, client, session, make, clock):
+        ann, ben, cat = (make.person(name=n) for n in ("Ann Archer", "Ben Bell", "Cat Cole"))
+        make.kudos(ann, [ben])
+        sign_in(client, ben)
+        assert "Cat Cole" not in board_names(client)
+
+        make.kudos(cat, [ben])
+        clock.now += 4.9
+        assert "Cat Cole" not in board_names(client)  # the board read 4.9 s ago
+        clock.now += 0.1
+        assert "Cat Cole" in board_names(client)
+
+    def test_every_other_change_shows_within_the_window(self, client, session, make, clock):
+        ann, ben, cat = (make.person(name=n) for n in ("Ann Archer", "Ben Bell", "Cat Cole"))
+        admin = make.person(name="Ada Admin", admin_granted=True)
+        make.kudos(ann, [ben])
+        second = make.kudos(cat, [ben])
+        sign_in(client, admin)
+        assert "Ann Archer" in board_names(client)
+        assert "Cat Cole" in board_names(client)
+        assert "Ben Bell" in board_names(client, "Most appreciated")
+
+        # Each at the same instant as the first view.
+        session.add(RecognitionPreference(person=ann, on_leaderboards=False))
+        session.commit()
+        assert "Ann Archer" not in board_names(client)
+
+        hide_kudos(session, admin, second, "Off topic", now=second.created_at, zone=UTC_ZONE)
+        session.commit()
+        assert "Cat Cole" not in board_names(client)
+
+        ben.active = False
+        rollups.people_changed(session, [ben.id])
+        session.commit()
+        assert "Ben Bell" not in board_names(client, "Most appreciated")
+
+
+def test_an_entry_that_counts_kudos_is_made_again_after_its_longest_age(clock):
+    """Two sends can commit in the other order than their ids: a board read
+    between the two commits is made again anyway, after COUNTED_MAX_AGE."""
+    store = cache.PageCache()
+    made = store.get_or_compute("t", "board", lambda: "old", newest_kudos=7, refresh=5)
+    assert made == "old"
+    clock.now += cache.COUNTED_MAX_AGE - 0.1
+    assert store.get_or_compute("t", "board", lambda: "new", newest_kudos=7, refresh=5) == "old"
+    clock.now += 0.1
+    assert store.get_or_compute("t", "board", lambda: "new", newest_kudos=7, refresh=5) == "new"
+    # Entries that count no kudos are never too old.
+    store.get_or_compute("t", "filters", lambda: "kept")
+    clock.now += 10 * cache.COUNTED_MAX_AGE
+    assert store.get_or_compute("t", "filters", lambda: "again") == "kept"

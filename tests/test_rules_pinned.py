@@ -1135,20 +1135,21 @@ def test_a_page_cached_on_one_device_has_a_working_form_on_the_other(app, make):
     from flask import template_rendered
 
     ann = make.person(name="Ann Archer")
+    make.person(name="Ben Bell", manager=ann)
     laptop, phone = app.test_client(), app.test_client()
     sign_in(laptop, ann)
     sign_in(phone, ann)
-    assert laptop.get("/leaderboard").status_code == 200  # cached for Ann now
+    assert laptop.get("/manager/summary").status_code == 200  # cached for Ann now
 
     rendered = []
     with template_rendered.connected_to(lambda *args, **kwargs: rendered.append(1), app):
         # The phone's own CSRF token is put in, not the laptop's: its
         # sign-out form works.
-        response = Browser(phone).submit("/leaderboard", "/logout")
+        response = Browser(phone).submit("/manager/summary", "/logout")
 
     assert rendered == []  # the page came straight from the cache
     assert response.status_code == 302
-    assert phone.get("/leaderboard").status_code == 302  # signed out
+    assert phone.get("/manager/summary").status_code == 302  # signed out
 
 
 # The viewer's own line on a filtered board ----------------------------------------

@@ -16,6 +16,7 @@ from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_login import login_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, undefer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kudos import cache
 from kudos.auth import access
@@ -79,6 +80,9 @@ def load_person(session_id: str) -> Person | None:
     person_id, _, version = session_id.partition(":")
     if not person_id.isdigit() or not version.isdigit() or not valid_ids([int(person_id)]):
         return None
+    # Read first, with whether this person has news: the same round trip
+    # that tells whether the cached snapshot still holds.
+    fresh = cache.freshness(db.session, viewer_id=int(person_id))
     snapshot = cache.cached(
         db.session, ("signed-in person", int(person_id)), lambda: _snapshot(int(person_id))
     )
@@ -87,6 +91,7 @@ def load_person(session_id: str) -> Person | None:
     # A copy in this request's session, without a query: the snapshot itself
     # stays as it was read, for the next request.
     person = db.session.merge(snapshot, load=False)
+    set_committed_value(person, "has_unseen_recognitions", fresh.unseen)
     if not person.active or person.session_version != int(version):
         return None
     if not _within_lifetime(utcnow()):
@@ -97,14 +102,15 @@ def load_person(session_id: str) -> Person | None:
 def _snapshot(person_id: int) -> Person | None:
     """The person with everything every page asks about them, read in a
     session of its own and then detached from it, ready to be cached until
-    anything changes (see ``kudos/cache.py``)."""
+    anything changes (see ``kudos/cache.py``). Whether they have news is not
+    part of it: a send keeps the cache, and ``load_person`` reads that with
+    each request."""
     with Session(bind=db.session.connection()) as loader:
         return loader.scalar(
             select(Person)
             .where(Person.id == person_id)
             .options(
                 undefer(Person.has_reports),
-                undefer(Person.has_unseen_recognitions),
                 joinedload(Person.preference),
             )
         )

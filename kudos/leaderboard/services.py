@@ -11,6 +11,9 @@ person in the directory first), which the score index gives for free.
 
 from __future__ import annotations
 
+import itertools
+from array import array
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -85,6 +88,23 @@ def _listed(board: Board, month: Month, filters: Filters) -> Select:
     return stmt
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """A board as everyone sees it, kept in the page cache: its top, and
+    every listed person's score, lowest first, for anyone's rank."""
+
+    top: list[Entry]
+    scores: array[int]
+    stamp: int  # tells one computation from the next (``_viewer``)
+
+    def rank_of(self, score: int) -> int:
+        """One more than the listed people with a higher score (ties share)."""
+        return len(self.scores) - bisect_right(self.scores, score) + 1
+
+
+_stamps = itertools.count()
+
+
 def standings(
     session: Session,
     board: Board,
@@ -94,24 +114,40 @@ def standings(
     limit: int = DEFAULT_LIMIT,
     viewer_id: int | None = None,
 ) -> Standings:
-    """The top of a board and the viewer's own line wherever it is, read
-    from the rollups (see ``rollups.py``) along the score index, or from the
-    page cache when nothing has changed since (see ``kudos/cache.py``)."""
-    entries = cache.cached(
+    """The top of a board and the viewer's own line wherever it is.
+
+    The board is read from the rollups (see ``rollups.py``) once for
+    everyone, and kept in the page cache (``kudos/cache.py``): it is read
+    again when kudos arrive, at most once every
+    ``KUDOS_CACHE_REFRESH_SECONDS``. The viewer's line is their score
+    (one row) placed among everyone's, kept per viewer until the board is
+    read again."""
+    shared = cache.cached(
         session,
         ("leaderboard", board, month, filters, limit),
-        lambda: _top(session, board, month, filters, limit),
+        lambda: _board(session, board, month, filters, limit),
+        counts_kudos=True,
     )
     viewer = None
     if viewer_id is not None:
-        viewer = next((entry for entry in entries if entry.person_id == viewer_id), None)
+        viewer = next((entry for entry in shared.top if entry.person_id == viewer_id), None)
         if viewer is None:
             viewer = cache.cached(
                 session,
-                ("leaderboard viewer", board, month, filters, viewer_id),
-                lambda: _viewer_line(session, board, month, filters, viewer_id),
+                ("leaderboard viewer", board, month, filters, limit, viewer_id),
+                lambda: _viewer(session, shared, board, month, filters, viewer_id),
+                version=shared.stamp,
             )
-    return Standings(board, entries, viewer)
+    return Standings(board, shared.top, viewer)
+
+
+def _board(session: Session, board: Board, month: Month, filters: Filters, limit: int) -> Ranking:
+    scores = session.scalars(
+        _listed(board, month, filters)
+        .with_only_columns(LeaderboardScore.score)
+        .order_by(LeaderboardScore.score)
+    )
+    return Ranking(_top(session, board, month, filters, limit), array("l", scores), next(_stamps))
 
 
 def _top(session: Session, board: Board, month: Month, filters: Filters, limit: int) -> list[Entry]:
@@ -131,38 +167,22 @@ def _top(session: Session, board: Board, month: Month, filters: Filters, limit: 
     return entries
 
 
-def _viewer_line(
-    session: Session, board: Board, month: Month, filters: Filters, viewer_id: int
+def _viewer(
+    session: Session,
+    shared: Ranking,
+    board: Board,
+    month: Month,
+    filters: Filters,
+    viewer_id: int,
 ) -> Entry | None:
-    """The viewer's rank: one more than the listed people with a higher score."""
-    subquery = _listed(board, month, filters).subquery()
-    row = session.execute(select(subquery).where(subquery.c.person_id == viewer_id)).first()
+    """The viewer's line below the top: their score, if they are listed,
+    ranked among the board's (one row from the index, then a bisection)."""
+    row = session.execute(
+        _listed(board, month, filters).where(LeaderboardScore.person_id == viewer_id)
+    ).first()
     if row is None:
         return None
-    if filters.team_id is not None or filters.department_id is not None:
-        ahead = session.scalar(
-            select(func.count()).select_from(subquery).where(subquery.c.score > row.score)
-        )
-        return Entry(ahead + 1, row.person_id, row.name, row.score)
-    # Unfiltered boards can hold 100,000 people: count everyone ahead from the
-    # index alone, then take off the few ahead who are not listed.
-    score = LeaderboardScore
-    ahead_of = and_(
-        score.month == month_key(month),
-        score.value_id == (filters.value_id or ALL_VALUES),
-        score.board == board,
-        score.score > row.score,
-    )
-    unlisted = (
-        select(Person.id)
-        .where(~Person.active)
-        .union(
-            select(RecognitionPreference.person_id).where(~RecognitionPreference.on_leaderboards)
-        )
-    )
-    everyone = session.scalar(select(func.count()).where(ahead_of))
-    not_listed = session.scalar(select(func.count()).where(ahead_of, score.person_id.in_(unlisted)))
-    return Entry(everyone - not_listed + 1, row.person_id, row.name, row.score)
+    return Entry(shared.rank_of(row.score), row.person_id, row.name, row.score)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
@@ -138,7 +137,7 @@ def filter_form(query: Query) -> Markup:
 
 def boards_html(query: Query, viewer_id: int) -> Markup:
     """Both boards as ``viewer_id`` sees them (their own line marked), from
-    the cached standings; the whole page is cached around it."""
+    the boards everyone shares (``standings``)."""
     boards = [
         standings(db.session, board, query.month, filters=query.filters, viewer_id=viewer_id)
         for board in BOARDS
@@ -158,21 +157,11 @@ def team_suggestions() -> Response:
     return jsonify(found[:TEAMS_SUGGESTED])
 
 
-def _this_month() -> Month:
-    return Month.containing(utcnow(), org_zone())
-
-
-def _page_params() -> Hashable | None:
-    """What the page shows, parsed: the month and the filters' ids."""
-    query, _ = parse_query(request.args.to_dict())
-    return (query.month, query.filters) if query else None
-
-
 @bp.get("/leaderboard")
 @ratelimit.page
-# The month in progress is "month to date", and has no next month's link.
-@cache.cached_page(params=_page_params, version=_this_month)
 def page() -> str:
+    """Made for each viewer from pieces everyone shares: the filters and
+    the boards (kept in the page cache), and the viewer's own lines."""
     query, problems = parse_query(request.args.to_dict())
     if query is None:
         abort(400, " ".join(problems.values()))

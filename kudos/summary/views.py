@@ -108,7 +108,8 @@ def summary_clock(query: SummaryQuery, now: datetime) -> datetime | None:
     come, looks back from now ("counts up to now", "days since last
     recognised", "none in 60+ days"), so its cached summary is made again
     each minute: those figures are at most a minute old, while every change
-    to the data still shows at once, as it changes the token."""
+    to the data still shows at once (new kudos within
+    ``KUDOS_CACHE_REFRESH_SECONDS``, see ``kudos/cache.py``)."""
     if query.month < Month.containing(now, org_zone()):
         return None
     return now.replace(second=0, microsecond=0)
@@ -132,6 +133,7 @@ def cached_summary(
             viewer=viewer,
         ),
         version=summary_clock(query, now),
+        counts_kudos=True,
     )
 
 
@@ -177,7 +179,7 @@ def _page_params() -> Hashable | None:
 
 @bp.get("/manager/summary")
 @ratelimit.page
-@cache.cached_page(params=_page_params, version=_page_clock)
+@cache.cached_page(params=_page_params, version=_page_clock, counts_kudos=True)
 def page() -> str:
     query, viewer, subject, now = _requested_summary()
     summary = cached_summary(viewer, subject, query, now=now)
