@@ -11,7 +11,6 @@ person in the directory first), which the score index gives for free.
 
 from __future__ import annotations
 
-import itertools
 from array import array
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -63,8 +62,9 @@ class Standings:
     viewer: Entry | None  # the viewer's own line, wherever it is
 
 
-def _listed(board: Board, month: Month, filters: Filters) -> Select:
-    """People on the board this month: active, not opted out, in the filters."""
+def _listed(board: Board | None, month: Month, filters: Filters) -> Select:
+    """People on the board this month (both boards: None): active, not
+    opted out, in the filters."""
     score = LeaderboardScore
     stmt = (
         select(
@@ -77,10 +77,11 @@ def _listed(board: Board, month: Month, filters: Filters) -> Select:
         .where(
             score.month == month_key(month),
             score.value_id == (filters.value_id or ALL_VALUES),
-            score.board == board,
             func.coalesce(RecognitionPreference.on_leaderboards, True),
         )
     )
+    if board is not None:
+        stmt = stmt.where(score.board == board)
     if filters.team_id is not None:
         stmt = stmt.where(Person.team_id == filters.team_id)
     if filters.department_id is not None:
@@ -95,14 +96,10 @@ class Ranking:
 
     top: list[Entry]
     scores: array[int]
-    stamp: int  # tells one computation from the next (``_viewer``)
 
     def rank_of(self, score: int) -> int:
         """One more than the listed people with a higher score (ties share)."""
         return len(self.scores) - bisect_right(self.scores, score) + 1
-
-
-_stamps = itertools.count()
 
 
 def standings(
@@ -120,8 +117,8 @@ def standings(
     everyone, and kept in the page cache (``kudos/cache.py``): it is read
     again when kudos arrive, at most once every
     ``KUDOS_CACHE_REFRESH_SECONDS``. The viewer's line is their score
-    (one row) placed among everyone's, kept per viewer until the board is
-    read again."""
+    placed among everyone's by bisection: their scores on both boards are
+    one index read, kept per viewer the same way."""
     shared = cache.cached(
         session,
         ("leaderboard", board, month, filters, limit),
@@ -132,12 +129,15 @@ def standings(
     if viewer_id is not None:
         viewer = next((entry for entry in shared.top if entry.person_id == viewer_id), None)
         if viewer is None:
-            viewer = cache.cached(
+            lines = cache.cached(
                 session,
-                ("leaderboard viewer", board, month, filters, limit, viewer_id),
-                lambda: _viewer(session, shared, board, month, filters, viewer_id),
-                version=shared.stamp,
+                ("leaderboard viewer", month, filters, viewer_id),
+                lambda: _viewer_scores(session, month, filters, viewer_id),
+                counts_kudos=True,
             )
+            if board in lines:
+                name, score = lines[board]
+                viewer = Entry(shared.rank_of(score), viewer_id, name, score)
     return Standings(board, shared.top, viewer)
 
 
@@ -147,7 +147,7 @@ def _board(session: Session, board: Board, month: Month, filters: Filters, limit
         .with_only_columns(LeaderboardScore.score)
         .order_by(LeaderboardScore.score)
     )
-    return Ranking(_top(session, board, month, filters, limit), array("l", scores), next(_stamps))
+    return Ranking(_top(session, board, month, filters, limit), array("l", scores))
 
 
 def _top(session: Session, board: Board, month: Month, filters: Filters, limit: int) -> list[Entry]:
@@ -167,22 +167,16 @@ def _top(session: Session, board: Board, month: Month, filters: Filters, limit: 
     return entries
 
 
-def _viewer(
-    session: Session,
-    shared: Ranking,
-    board: Board,
-    month: Month,
-    filters: Filters,
-    viewer_id: int,
-) -> Entry | None:
-    """The viewer's line below the top: their score, if they are listed,
-    ranked among the board's (one row from the index, then a bisection)."""
-    row = session.execute(
-        _listed(board, month, filters).where(LeaderboardScore.person_id == viewer_id)
-    ).first()
-    if row is None:
-        return None
-    return Entry(shared.rank_of(row.score), row.person_id, row.name, row.score)
+def _viewer_scores(
+    session: Session, month: Month, filters: Filters, viewer_id: int
+) -> dict[Board, tuple[str, int]]:
+    """The viewer's name and score on each board they are listed on."""
+    rows = session.execute(
+        _listed(None, month, filters)
+        .add_columns(LeaderboardScore.board)
+        .where(LeaderboardScore.person_id == viewer_id)
+    )
+    return {row.board: (row.name, row.score) for row in rows}
 
 
 @dataclass(frozen=True)
