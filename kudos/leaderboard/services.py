@@ -12,7 +12,7 @@ person in the directory first), which the score index gives for free.
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -62,9 +62,8 @@ class Standings:
     viewer: Entry | None  # the viewer's own line, wherever it is
 
 
-def _listed(board: Board | None, month: Month, filters: Filters) -> Select:
-    """People on the board this month (both boards: None): active, not
-    opted out, in the filters."""
+def _listed(board: Board, month: Month, filters: Filters) -> Select:
+    """People on the board this month: active, not opted out, in the filters."""
     score = LeaderboardScore
     stmt = (
         select(
@@ -77,11 +76,10 @@ def _listed(board: Board | None, month: Month, filters: Filters) -> Select:
         .where(
             score.month == month_key(month),
             score.value_id == (filters.value_id or ALL_VALUES),
+            score.board == board,
             func.coalesce(RecognitionPreference.on_leaderboards, True),
         )
     )
-    if board is not None:
-        stmt = stmt.where(score.board == board)
     if filters.team_id is not None:
         stmt = stmt.where(Person.team_id == filters.team_id)
     if filters.department_id is not None:
@@ -92,10 +90,20 @@ def _listed(board: Board | None, month: Month, filters: Filters) -> Select:
 @dataclass(frozen=True)
 class Ranking:
     """A board as everyone sees it, kept in the page cache: its top, and
-    every listed person's score, lowest first, for anyone's rank."""
+    every listed person's score, for anyone's line without a query. Arrays
+    of machine integers: a board of 100,000 people takes under 2 MB."""
 
     top: list[Entry]
-    scores: array[int]
+    scores: array[int]  # everyone's, lowest first
+    person_ids: array[int]  # ascending ...
+    person_scores: array[int]  # ... and each one's score
+
+    def score_of(self, person_id: int) -> int | None:
+        """``person_id``'s score, if they are listed."""
+        index = bisect_left(self.person_ids, person_id)
+        if index < len(self.person_ids) and self.person_ids[index] == person_id:
+            return self.person_scores[index]
+        return None
 
     def rank_of(self, score: int) -> int:
         """One more than the listed people with a higher score (ties share)."""
@@ -117,8 +125,7 @@ def standings(
     everyone, and kept in the page cache (``kudos/cache.py``): it is read
     again when kudos arrive, at most once every
     ``KUDOS_CACHE_REFRESH_SECONDS``. The viewer's line is their score
-    placed among everyone's by bisection: their scores on both boards are
-    one index read, kept per viewer the same way."""
+    placed among everyone's by bisection, with no query of its own."""
     shared = cache.cached(
         session,
         ("leaderboard", board, month, filters, limit),
@@ -128,26 +135,29 @@ def standings(
     viewer = None
     if viewer_id is not None:
         viewer = next((entry for entry in shared.top if entry.person_id == viewer_id), None)
-        if viewer is None:
-            lines = cache.cached(
-                session,
-                ("leaderboard viewer", month, filters, viewer_id),
-                lambda: _viewer_scores(session, month, filters, viewer_id),
-                counts_kudos=True,
-            )
-            if board in lines:
-                name, score = lines[board]
-                viewer = Entry(shared.rank_of(score), viewer_id, name, score)
+        score = shared.score_of(viewer_id) if viewer is None else None
+        if score is not None:
+            # Signed in, the viewer is in the session already: no query.
+            name = session.get(Person, viewer_id).name
+            viewer = Entry(shared.rank_of(score), viewer_id, name, score)
     return Standings(board, shared.top, viewer)
 
 
 def _board(session: Session, board: Board, month: Month, filters: Filters, limit: int) -> Ranking:
-    scores = session.scalars(
+    # In the score index's order within the board: by person.
+    rows = session.execute(
         _listed(board, month, filters)
-        .with_only_columns(LeaderboardScore.score)
-        .order_by(LeaderboardScore.score)
+        .with_only_columns(LeaderboardScore.person_id, LeaderboardScore.score)
+        .order_by(LeaderboardScore.person_id)
+    ).all()
+    person_ids = array("l", (person_id for person_id, _ in rows))
+    person_scores = array("l", (score for _, score in rows))
+    return Ranking(
+        _top(session, board, month, filters, limit),
+        array("l", sorted(person_scores)),
+        person_ids,
+        person_scores,
     )
-    return Ranking(_top(session, board, month, filters, limit), array("l", scores))
 
 
 def _top(session: Session, board: Board, month: Month, filters: Filters, limit: int) -> list[Entry]:
@@ -165,18 +175,6 @@ def _top(session: Session, board: Board, month: Month, filters: Filters, limit: 
         rank = entries[-1].rank if entries and entries[-1].score == score else position
         entries.append(Entry(rank, person_id, name, score))
     return entries
-
-
-def _viewer_scores(
-    session: Session, month: Month, filters: Filters, viewer_id: int
-) -> dict[Board, tuple[str, int]]:
-    """The viewer's name and score on each board they are listed on."""
-    rows = session.execute(
-        _listed(None, month, filters)
-        .add_columns(LeaderboardScore.board)
-        .where(LeaderboardScore.person_id == viewer_id)
-    )
-    return {row.board: (row.name, row.score) for row in rows}
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from kudos import cache, ratelimit
 from kudos.db import utcnow
 from kudos.extensions import db
-from kudos.leaderboard.services import BOARDS, Filters, standings
+from kudos.leaderboard.services import BOARDS, Filters, Standings, standings
 from kudos.people.models import Department, Team
 from kudos.recognition.models import Value
 from kudos.timeutil import Month, org_zone
@@ -142,8 +142,26 @@ def boards_html(query: Query, viewer_id: int) -> Markup:
         standings(db.session, board, query.month, filters=query.filters, viewer_id=viewer_id)
         for board in BOARDS
     ]
-    html = render_template("leaderboard/_boards.html", boards=boards, viewer_id=viewer_id)
+    lists = {board.board: _marked(board_list(query, board), viewer_id) for board in boards}
+    html = render_template("leaderboard/_boards.html", boards=boards, lists=lists)
     return Markup(html)  # noqa: S704 - rendered by Jinja, which escaped every value
+
+
+def board_list(query: Query, board: Standings) -> str:
+    """A board's top as HTML, made once for every viewer (as its standings)."""
+    return cache.cached(
+        db.session,
+        ("leaderboard list", board.board, query.month, query.filters),
+        lambda: render_template("leaderboard/_board_list.html", board=board),
+        counts_kudos=True,
+    )
+
+
+def _marked(html: str, viewer_id: int) -> Markup:
+    """The viewer's own row marked, if they are in the top."""
+    row = f'<li class="board__row" data-person="{viewer_id}"'
+    mine = f'<li class="board__row board__row--me" data-person="{viewer_id}"'
+    return Markup(html.replace(row, mine))  # noqa: S704 - rendered by Jinja, which escaped every value
 
 
 @bp.get("/leaderboard/teams")
