@@ -124,6 +124,10 @@ def effective_visibility(requested: str, recipients: Sequence[Person]) -> str:
     return most_restrictive([requested, *(preferred_audience(person) for person in recipients)])
 
 
+# Made once: an alias sets up its columns when it is made (see visibility.py).
+_LOCKED_PREFERENCE = aliased(RecognitionPreference, name="locked")
+
+
 def _recipients_with_audiences(
     session: Session, ids: Sequence[int]
 ) -> dict[int, tuple[Person, str]]:
@@ -134,7 +138,7 @@ def _recipients_with_audiences(
     ``refresh_visibility``. The audience comes from the locking subquery,
     which reads the row as it is once the lock is held; the joined
     preference is the statement's snapshot, for the e-mail choice."""
-    locked = aliased(RecognitionPreference)
+    locked = _LOCKED_PREFERENCE
     audience = (
         select(locked.audience)
         .where(locked.person_id == Person.id)

@@ -337,7 +337,7 @@ def _team_ids(manager_id: int, *, indirect: bool) -> Select:
         .where(Person.manager_id == manager_id)
         .cte("tree", recursive=True)
     )
-    below = aliased(Person)
+    below = _person_alias("below")
     # UNION (not UNION ALL) ends the walk even if the tree had a cycle.
     tree = tree.union(select(below.id).join(tree, below.manager_id == tree.c.id))
     return select(Person.id).where(
