@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from kudos.audit.models import AuditEntry
 from kudos.auth.models import ApiToken
@@ -50,6 +50,27 @@ def test_last_use_is_written_at_most_once_a_minute(session, make):
 
     authenticate(session, raw, now=NOW + timedelta(seconds=65))
     assert token.last_used_at == NOW + timedelta(seconds=65)
+
+
+def test_an_api_call_keeps_the_last_use_even_when_it_fails(client, session, make):
+    """Written in a transaction of its own, so a refused request keeps it;
+    a call within the minute writes nothing."""
+    token, raw = create_token(session, make.person(), "bot", now=utcnow() - timedelta(hours=1))
+    session.commit()
+    writes: list[str] = []
+    engine = session.get_bind()
+    listener = lambda _c, _cu, sql, *_a: writes.append(sql)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        headers = {"Authorization": f"Bearer {raw}"}
+        refused = client.post("/api/v1/kudos", json={"message": ""}, headers=headers)
+        assert refused.status_code == 422
+        first_use = session.scalar(select(ApiToken.last_used_at).where(ApiToken.id == token.id))
+        assert utcnow() - first_use < timedelta(minutes=1)
+        assert client.get("/api/v1/values", headers=headers).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len([sql for sql in writes if sql.startswith("UPDATE api_token")]) == 1
 
 
 def test_a_token_stops_working_when_it_expires_to_the_second(session, make):

@@ -37,7 +37,12 @@ from kudos.people.services import search_people
 from kudos.preferences.services import PreferenceChoices, PreferencesRejected, save_preferences
 from kudos.recognition import feed
 from kudos.recognition.models import Value
-from kudos.recognition.services import CONTROL_CHARACTERS, KudosRejected, send_kudos
+from kudos.recognition.services import (
+    CONTROL_CHARACTERS,
+    KudosRejected,
+    known_values,
+    send_kudos,
+)
 from kudos.recognition.visibility import can_see
 from kudos.summary import views as summary_views
 from kudos.summary.export import summary_json
@@ -95,7 +100,10 @@ def token_required(view: View) -> View:
                 "unauthorized",
                 "This API token is not valid (wrong or revoked, or its owner is no longer active).",
             )
-        db.session.commit()  # keeps last_used_at
+        if db.session.dirty:
+            # Its last use is kept whatever the request goes on to do (at
+            # most once a minute; otherwise the request has one transaction).
+            db.session.commit()
         g.api_person = person
         g.api_token_key = hash_token(raw.strip())  # the rate limit's key, never the token
         return limited(*args, **kwargs)
@@ -233,9 +241,7 @@ def create_kudos() -> tuple[Response, int]:
     visibility = body.string("visibility", required=False, default="public")
     body.check()
     recipient_ids, unknown_people = _recipient_ids(recipients)
-    values = dict(
-        db.session.execute(select(Value.slug, Value.id).where(Value.slug.in_(value_slugs))).all()
-    )
+    values = {value.slug: value.id for value in known_values(db.session).values()}
     problems: dict[str, str] = {}
     if unknown_people:
         problems["recipients"] = "Not in the directory: " + ", ".join(unknown_people)

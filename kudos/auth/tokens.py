@@ -119,8 +119,7 @@ def authenticate(session: Session, raw: str, *, now: datetime) -> Person | None:
     if not token.person.active:
         return None
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
-        token.last_used_at = now
-        session.flush()
+        token.last_used_at = now  # written with the caller's next flush
     return token.person
 
 

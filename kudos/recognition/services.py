@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, delete, exists, func, null, or_, select, update
 from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
 
-from kudos import notifications, timeutil
+from kudos import cache, notifications, timeutil
 from kudos.audit.services import record
 from kudos.db import valid_ids
 from kudos.leaderboard import rollups
@@ -206,6 +206,18 @@ def _unique(ids: Sequence[int]) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
+def known_values(session: Session) -> dict[int, Value]:
+    """Every value, active or retired, by id: read once and kept until one
+    changes (``kudos/cache.py``), not for each send. Detached: merge the
+    ones used into the session (``session.merge(value, load=False)``)."""
+
+    def read() -> dict[int, Value]:
+        with Session(bind=session.connection()) as loader:
+            return {value.id: value for value in loader.scalars(select(Value))}
+
+    return cache.cached(session, ("values",), read)
+
+
 def check_kudos(
     session: Session,
     sender: Person,
@@ -241,11 +253,12 @@ def check_kudos(
         problems["message"] = "The message contains invisible control characters."
 
     wanted_values = _unique(value_ids)
-    found = {
-        value.id: value
-        for value in session.scalars(select(Value).where(Value.id.in_(valid_ids(wanted_values))))
-    }
-    values = [found[value_id] for value_id in wanted_values if value_id in found]
+    found = known_values(session)
+    values = [
+        session.merge(found[value_id], load=False)
+        for value_id in wanted_values
+        if value_id in found
+    ]
     if not wanted_values:
         problems["values"] = "Choose the value they showed."
     elif len(wanted_values) > MAX_VALUES:
