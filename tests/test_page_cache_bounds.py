@@ -90,6 +90,14 @@ def test_the_bound_is_configured_in_megabytes(tmp_path):
     assert page_cache(app).max_bytes == 3 * MB
 
 
+def test_the_refresh_window_is_configured_in_seconds(tmp_path):
+    assert config.load({}, instance_path=str(tmp_path))["CACHE_REFRESH_SECONDS"] == 5
+    settings = config.load({"KUDOS_CACHE_REFRESH_SECONDS": "0"}, instance_path=str(tmp_path))
+    assert settings["CACHE_REFRESH_SECONDS"] == 0
+    with pytest.raises(config.ConfigError, match="KUDOS_CACHE_REFRESH_SECONDS"):
+        config.load({"KUDOS_CACHE_REFRESH_SECONDS": "soon"}, instance_path=str(tmp_path))
+
+
 def test_the_cache_holds_at_most_its_bytes_and_keeps_the_latest(app, client, viewer):
     store = app.extensions["kudos.cache"] = cache.PageCache(max_bytes=100_000)
     months = [f"{year}-{month:02d}" for year in range(2001, 2011) for month in range(1, 13)]
