@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, g, request, url_for
+from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_login import current_user
 
 from kudos import timeutil
@@ -70,7 +71,47 @@ def pending_celebration() -> object:
     return g.kudos_celebration
 
 
+# Addresses built per worker, at most (then it starts again).
+URLS_KEPT = 10_000
+
+
+def _kept_urls(build: Callable[..., str]) -> Callable[..., str]:
+    """``url_for``, each address built once: the URL map does not change
+    once the app runs, and a page links to a dozen of the same pages every
+    time (a fifth of rendering a cached leaderboard). Only plain addresses
+    in a request (no ``_external``, ``_anchor``…: those go to ``build``),
+    under the request's script root (and blueprint, for ".endpoint")."""
+    kept: dict[Hashable, str] = {}
+
+    def url_for(endpoint: str, **values: Any) -> str:  # noqa: ANN401 - url_for's own values
+        special = [name for name in values if name.startswith("_")]
+        if not has_request_context() or any(values[name] is not None for name in special):
+            return build(endpoint, **values)
+        for name in special:  # flask.url_for passes each of them, None
+            del values[name]
+        key = (
+            request.script_root,
+            request.blueprint if endpoint.startswith(".") else None,
+            endpoint,
+            *sorted(values.items()),
+        )
+        try:
+            return kept[key]
+        except KeyError:
+            pass
+        except TypeError:  # a list of values: not a key
+            return build(endpoint, **values)
+        if len(kept) >= URLS_KEPT:
+            kept.clear()
+        kept[key] = url = build(endpoint, **values)
+        return url
+
+    return url_for
+
+
 def init_app(app: Flask) -> None:
+    app.url_for = _kept_urls(app.url_for)  # type: ignore[method-assign]
+    app.jinja_env.globals["url_for"] = app.url_for
     app.add_template_global(pending_celebration)
     app.add_template_global(this_page)
     app.add_template_filter(local_datetime)

@@ -13,6 +13,7 @@ from kudos.outbox.models import OutboxMessage
 from kudos.preferences.models import RecognitionPreference
 from kudos.recognition.models import Value
 from kudos.urls import external_url
+from tests.conftest import sign_in
 from tests.smtp import mail_settings
 
 EVIL = {"Host": "evil.example"}
@@ -104,3 +105,27 @@ def test_the_sign_in_redirect_uri_ignores_the_host_header(app):
 
     with app.test_request_context("/login", headers=EVIL):
         assert external_url("auth.callback") == "https://kudos.acme.example.com/auth/callback"
+
+
+# Addresses built once per worker (templating._kept_urls) -----------------------
+
+
+def test_kept_addresses_are_what_url_for_builds_under_each_script_root(app, make, client):
+    from flask import url_for
+
+    ann = make.person(name="Ann Archer")
+    for root in ("", "/kudos", "/other"):
+        for _ in range(2):  # built, then kept
+            with app.test_request_context("/", base_url=f"http://localhost{root}/"):
+                assert url_for("leaderboard.page") == f"{root}/leaderboard"
+                assert url_for("people.profile", person_id=ann.id) == f"{root}/people/{ann.id}"
+                assert url_for("leaderboard.page", month="2026-11") == (
+                    f"{root}/leaderboard?month=2026-11"
+                )
+                assert url_for("leaderboard.page", _anchor="top").endswith("/leaderboard#top")
+                assert url_for("leaderboard.page", _external=True) == (
+                    f"http://localhost{root}/leaderboard"
+                )
+    sign_in(client, ann)
+    page = client.get("/leaderboard", base_url="http://localhost/kudos/")
+    assert 'href="/kudos/leaderboard"' in page.get_data(as_text=True)
