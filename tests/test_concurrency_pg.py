@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from kudos.db import utcnow
@@ -122,13 +124,13 @@ def test_the_same_key_at_the_same_moment_makes_one_kudos(engine, committed):
     assert kudos_of(engine, sender_id) == 1
 
 
-@pytest.fixture
-def two_colleagues(engine):
-    """Two people committed to the database, who will thank each other."""
+@contextmanager
+def committed_people(engine, names: str) -> Iterator[tuple[list[int], int]]:
+    """People committed to the database (one per letter), removed afterwards."""
     tag = uuid.uuid4().hex[:8]
     with Session(engine) as session:
         people = [
-            Person(email=f"{name.lower()}-{tag}@acme.example.com", name=name) for name in "AB"
+            Person(email=f"{name.lower()}-{tag}@acme.example.com", name=name) for name in names
         ]
         session.add_all(people)
         session.commit()
@@ -139,6 +141,43 @@ def two_colleagues(engine):
         session.execute(delete(Kudos).where(Kudos.sender_id.in_(ids)))
         session.execute(delete(Person).where(Person.id.in_(ids)))
         session.commit()
+
+
+@pytest.fixture
+def two_colleagues(engine):
+    """Two people committed to the database, who will thank each other."""
+    with committed_people(engine, "AB") as made:
+        yield made
+
+
+def test_sends_by_different_people_never_wait_for_each_other(engine):
+    """No row is written by every send: while one send is open (its row
+    locks held), another sender's send to other people goes through at
+    once. Before, both rewrote the page cache's token row, so the second
+    waited for the first to commit."""
+    with committed_people(engine, "ABCD") as ((ann, ben, cat, dan), value_id):
+
+        def send(session: Session, sender_id: int, recipient_id: int) -> None:
+            send_kudos(
+                session,
+                session.get(Person, sender_id),
+                [recipient_id],
+                [value_id],
+                "Thanks!",
+                "public",
+                now=utcnow(),
+                zone=ZoneInfo("UTC"),
+                daily_limit=100,
+            )
+            session.flush()
+
+        with Session(engine) as first, Session(engine) as second:
+            send(first, ann, ben)  # open, not committed
+            second.execute(text("SET LOCAL lock_timeout = '1s'"))
+            send(second, cat, dan)  # a lock timeout here fails the test
+            second.commit()
+            first.commit()
+        assert kudos_of(engine, ann) == kudos_of(engine, cat) == 1
 
 
 def test_two_people_thanking_each_other_at_the_same_moment_both_succeed(engine, two_colleagues):
