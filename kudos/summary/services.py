@@ -60,15 +60,23 @@ NOT_RECOGNISED_DAYS = 60
 # selected again inside each statement (engines limit bound parameters).
 MAX_INLINE_IDS = 5000
 # PostgreSQL planner settings for the summary's statements, set for the
-# transaction only and set back after them (see ``build_summary``).
+# transaction only and set back after them (see ``build_summary``). The
+# settings as they were are read in the same statement, first (the
+# subquery: OFFSET 0 keeps it from being merged into the outer one):
+# reading them back from pg_settings took longer than any of the queries.
 TUNE = (
-    "SELECT set_config('max_parallel_workers_per_gather', '0', true), "
+    "SELECT previous.*, "
+    "set_config('max_parallel_workers_per_gather', '0', true), "
     "set_config('plan_cache_mode', 'force_custom_plan', true), "
-    "set_config('random_page_cost', '1.1', true)"
+    "set_config('random_page_cost', '1.1', true) "
+    "FROM (SELECT current_setting('max_parallel_workers_per_gather') AS workers, "
+    "current_setting('plan_cache_mode') AS plans, "
+    "current_setting('random_page_cost') AS page_cost OFFSET 0) AS previous"
 )
 UNTUNE = (
-    "SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN "
-    "('max_parallel_workers_per_gather', 'plan_cache_mode', 'random_page_cost')"
+    "SELECT set_config('max_parallel_workers_per_gather', :workers, true), "
+    "set_config('plan_cache_mode', :plans, true), "
+    "set_config('random_page_cost', :page_cost, true)"
 )
 
 
@@ -278,7 +286,8 @@ def build_summary(
         # 1.1, the usual setting for SSDs): a few thousand recognitions look
         # up their other side by primary key instead of hashing all 100,000
         # people. Only for this transaction (is_local), and set back below.
-        session.execute(text(TUNE))
+        previous = session.execute(text(TUNE)).one()._mapping
+        untune = {name: previous[name] for name in ("workers", "plans", "page_cost")}
     people = _team(session, manager.id, indirect=indirect, as_of=as_of)
     summary = Summary(
         manager_id=manager.id,
@@ -296,7 +305,7 @@ def build_summary(
     )
     if not people:
         if serial:
-            session.execute(text(UNTUNE))
+            session.execute(text(UNTUNE), untune)
         return summary
     by_id = {person.id: person for person in people}
     if len(by_id) <= MAX_INLINE_IDS:
@@ -317,7 +326,7 @@ def build_summary(
     bounds[-1] = (start, end)
     summary.trend = _trend(session, member_ids, manager.id, months, bounds, len(people))
     if serial:
-        session.execute(text(UNTUNE))
+        session.execute(text(UNTUNE), untune)
     previous = summary.trend[-2]
     summary.totals = Totals(
         received=sum(person.received for person in people),
