@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +21,7 @@ from kudos.leaderboard import rollups
 from kudos.leaderboard.services import BOARDS, NO_FILTERS, Entry, _listed, _top, standings
 from kudos.people.models import Person
 from kudos.preferences.models import RecognitionPreference
-from kudos.recognition.models import Reaction, Value
+from kudos.recognition.models import Kudos, Reaction, Value
 from kudos.recognition.services import delete_kudos, hide_kudos, restore_kudos, send_kudos
 from kudos.timeutil import Month
 from tests.conftest import sign_in
@@ -494,3 +496,97 @@ def test_an_entry_that_counts_kudos_is_made_again_after_its_longest_age(clock):
     store.get_or_compute("t", "filters", lambda: "kept")
     clock.now += 10 * cache.COUNTED_MAX_AGE
     assert store.get_or_compute("t", "filters", lambda: "again") == "kept"
+
+
+def test_an_entry_is_as_old_as_the_data_it_read(clock):
+    """Stamped before it is computed: a board that took 3 s to read is
+    3 s old when it is kept, and made again 5 s after it began."""
+    store = cache.PageCache()
+
+    def slow() -> str:
+        clock.now += 3
+        return "board"
+
+    store.get_or_compute("t", "board", slow, newest_kudos=1, refresh=5)
+    clock.now += 1.9
+    assert store.lookup("t", "board", newest_kudos=2, refresh=5) == "board"
+    clock.now += 0.1
+    assert store.lookup("t", "board", newest_kudos=2, refresh=5) is cache.MISSING
+
+
+def test_an_entry_stored_by_hand_counts_its_age_from_then(clock):
+    store = cache.PageCache()
+    store.lookup("t", "other")  # takes the token
+    store.store("t", "board", "board", newest_kudos=1)
+    assert store.lookup("t", "board", newest_kudos=2, refresh=5) == "board"
+    # Without a refresh window, a newer kudos retires it at once.
+    assert store.lookup("t", "board", newest_kudos=2) is cache.MISSING
+    assert store.lookup("t", "board", newest_kudos=1) == "board"
+
+
+def test_news_is_read_for_the_person_even_after_a_read_without_them(app, session, make):
+    ann, ben = make.person(name="Ann Archer"), make.person(name="Ben Bell")
+    make.kudos(ann, [ben])
+    with app.test_request_context():
+        assert cache.freshness(session).unseen is None
+        assert cache.freshness(session, viewer_id=ben.id).unseen is True
+        assert cache.freshness(session, viewer_id=ben.id).unseen is True
+    with app.test_request_context():
+        assert cache.freshness(session, viewer_id=ann.id).unseen is False
+
+
+def test_a_board_is_kept_again_once_the_send_is_committed(app, session, make):
+    """Nothing is kept while a transaction holds kudos not committed yet,
+    and everything is again once it ends."""
+    ann, ben = make.person(name="Ann Archer"), make.person(name="Ben Bell")
+    make.kudos(ann, [ben])  # sent and committed in this session
+    with app.test_request_context():
+        standings(session, "given", this_month())
+        with statements_seen(session) as seen:
+            assert [e.name for e in standings(session, "given", this_month()).entries] == [
+                "Ann Archer"
+            ]
+    assert not [sql for sql in seen if "leaderboard_score" in sql]
+
+
+@contextmanager
+def statements_seen(session) -> Iterator[list[str]]:
+    seen: list[str] = []
+    engine = session.get_bind()
+    listener = lambda _c, _cu, sql, *_a: seen.append(sql)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+
+def test_the_first_kudos_ever_shows_on_a_board_seen_before_it(client, session, make):
+    """Before any kudos the newest id is 0, never a kudos' own id."""
+    assert session.scalar(select(func.count()).select_from(Kudos)) == 0
+    ann, ben = make.person(name="Ann Archer"), make.person(name="Ben Bell")
+    sign_in(client, ben)
+    assert "Ann Archer" not in board_names(client)
+    make.kudos(ann, [ben])
+    assert "Ann Archer" in board_names(client)
+
+
+def test_a_second_change_in_one_transaction_retires_what_was_kept_after_the_first(
+    app, session, make
+):
+    ann, ben = make.person(name="Ann Archer"), make.person(name="Ben Bell")
+    make.kudos(ann, [ben])
+    with app.test_request_context():
+        ann.name = "Ann Avery"
+        session.flush()
+        assert [e.name for e in standings(session, "given", this_month()).entries] == ["Ann Avery"]
+        ann.name = "Ann Adams"
+        session.flush()
+        assert [e.name for e in standings(session, "given", this_month()).entries] == ["Ann Adams"]
+
+
+def test_a_new_version_of_an_entry_is_computed_again(app, session):
+    with app.test_request_context():
+        assert cache.cached(session, "k", lambda: "first", version=1) == "first"
+        assert cache.cached(session, "k", lambda: "again", version=1) == "first"
+        assert cache.cached(session, "k", lambda: "second", version=2) == "second"
