@@ -577,6 +577,8 @@ def test_a_second_change_in_one_transaction_retires_what_was_kept_after_the_firs
     ann, ben = make.person(name="Ann Archer"), make.person(name="Ben Bell")
     make.kudos(ann, [ben])
     with app.test_request_context():
+        board = standings(session, "given", this_month())
+        assert [e.name for e in board.entries] == ["Ann Archer"]
         ann.name = "Ann Avery"
         session.flush()
         assert [e.name for e in standings(session, "given", this_month()).entries] == ["Ann Avery"]
