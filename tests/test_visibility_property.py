@@ -1,7 +1,7 @@
 """After any sequence of sends (any requested visibility, one to three
 recipients) and audience changes, every viewer sees exactly the kudos a plain
-reference of the rule in PRODUCT.md says: through ``visible_to`` in SQL and
-``can_see`` in Python alike."""
+reference of the rule in PRODUCT.md says: through ``visible_to`` in SQL,
+``can_see`` in Python and the company feed alike."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from kudos.people.models import Person, Team
 from kudos.preferences.services import PreferenceChoices, save_preferences
+from kudos.recognition.feed import card_refs
 from kudos.recognition.models import Kudos, Value
 from kudos.recognition.services import send_kudos
 from kudos.recognition.visibility import can_see, visible_to
@@ -124,8 +125,13 @@ def test_every_viewer_sees_what_the_reference_says(session, steps):
                 session.scalars(select(Kudos.id).where(Kudos.id.in_(sent), visible_to(person)))
             )
             in_python = {kudos.id for kudos in loaded if can_see(person, kudos)}
+            # The company feed's first page, a statement built once per kind
+            # of viewer with the viewer bound (``feed.card_refs``).
+            refs = card_refs(session, person, size=1000).items
+            in_feed = {ref.kudos_id for ref in refs} & set(sent)
             assert in_sql == expected, (viewer, reference)
             assert in_python == expected, (viewer, reference)
+            assert in_feed == expected, (viewer, reference)
     finally:
         nested.rollback()
         # Rows loaded inside the example would otherwise stay in this

@@ -9,12 +9,13 @@ cookie's own expiry never goes past that moment either.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app, session
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_login import login_user
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload, undefer
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -106,11 +107,15 @@ def _snapshot(person_id: int) -> Person | None:
     part of it: a send keeps the cache, and ``load_person`` reads that with
     each request."""
     with Session(bind=db.session.connection()) as loader:
-        return loader.scalar(
-            select(Person)
-            .where(Person.id == person_id)
-            .options(
-                undefer(Person.has_reports),
-                joinedload(Person.preference),
-            )
-        )
+        return loader.scalar(_snapshot_query(), {"person_id": person_id})
+
+
+@functools.cache
+def _snapshot_query() -> Select:
+    """Built once (after every model is mapped): each signed-in person's
+    first request in a worker reads it."""
+    return (
+        select(Person)
+        .where(Person.id == bindparam("person_id"))
+        .options(undefer(Person.has_reports), joinedload(Person.preference))
+    )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 import kudos.models  # noqa: F401 - every mapper known before the loader options below
@@ -14,7 +16,7 @@ from kudos.db import valid_ids
 from kudos.people.models import Person
 from kudos.recognition.card_versions import current_generation
 from kudos.recognition.models import Kudos, Reaction, Recognition, kudos_value
-from kudos.recognition.visibility import visible_to
+from kudos.recognition.visibility import Viewer, visible_to
 
 PAGE_SIZE = 20
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -76,7 +78,7 @@ def kudos_with_details(session: Session, kudos_id: int) -> Kudos | None:
 
 def _newest_first(
     stmt: Select[Any],
-    viewer: Person,
+    viewer: Viewer,
     where: ColumnElement[bool] | None,
     before: Cursor | None,
     size: int,
@@ -146,12 +148,33 @@ def card_refs(
     """The page ``feed_page`` gives, in one statement, without the cards'
     content: the cards themselves come from the card cache."""
     size = size or PAGE_SIZE
-    reacted = exists().where(Reaction.kudos_id == Kudos.id, Reaction.person_id == viewer.id)
-    columns = select(Kudos.id, Kudos.created_at, Kudos.revision, reacted, current_generation())
-    rows = session.execute(_newest_first(columns, viewer, where, before, size)).all()
+    if where is None and before is None:
+        parameters = {"viewer_id": viewer.id, "viewer_team_id": viewer.team_id}
+        rows = session.execute(_first_page(viewer.team_id is not None, size), parameters).all()
+    else:
+        rows = session.execute(_refs(viewer, where, before, size)).all()
     items = [CardRef(row[0], row[1], row[2], bool(row[3])) for row in rows[:size]]
     older = Cursor(items[-1].created_at, items[-1].kudos_id) if len(rows) > size else None
     return CardRefs(items, older, rows[0][4] if rows else None)
+
+
+def _refs(
+    viewer: Viewer, where: ColumnElement[bool] | None, before: Cursor | None, size: int
+) -> Select[Any]:
+    reacted = exists().where(Reaction.kudos_id == Kudos.id, Reaction.person_id == viewer.id)
+    columns = select(Kudos.id, Kudos.created_at, Kudos.revision, reacted, current_generation())
+    return _newest_first(columns, viewer, where, before, size)
+
+
+@functools.cache
+def _first_page(has_team: bool, size: int) -> Select[Any]:
+    """The company feed's first page, built once for each kind of viewer
+    (with a team or without), the viewer bound at each run: it is the page
+    opened most, and building the statement took half as long as running it."""
+    viewer = SimpleNamespace(
+        id=bindparam("viewer_id"), team_id=bindparam("viewer_team_id") if has_team else None
+    )
+    return _refs(viewer, None, None, size)
 
 
 def with_details(session: Session, ids: list[int]) -> list[Kudos]:

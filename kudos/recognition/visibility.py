@@ -9,6 +9,8 @@ Hidden (moderated) kudos are never visible in feeds.
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.orm import aliased
 
@@ -20,7 +22,16 @@ from kudos.recognition.models import Kudos, Recognition
 _RECIPIENT = aliased(Person, name="recipient")
 
 
-def visible_to(viewer: Person, *, include_hidden: bool = False) -> ColumnElement[bool]:
+class Viewer(Protocol):
+    """Whom a clause is for: a person, or bound parameters standing for
+    one (a statement built once for every viewer of a kind, see
+    ``feed.card_refs``)."""
+
+    id: Any  # noqa: ANN401 - an id or a bound parameter
+    team_id: Any  # noqa: ANN401 - an id, None, or a bound parameter
+
+
+def visible_to(viewer: Viewer, *, include_hidden: bool = False) -> ColumnElement[bool]:
     """A WHERE clause over ``Kudos`` for what ``viewer`` may see.
 
     ``include_hidden`` is for moderators: hidden kudos they could otherwise see.
