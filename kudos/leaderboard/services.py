@@ -91,7 +91,7 @@ def _listed(board: Board, month: Month, filters: Filters) -> Select:
 class Ranking:
     """A board as everyone sees it, kept in the page cache: its top, and
     every listed person's score, for anyone's line without a query. Arrays
-    of machine integers: a board of 100,000 people takes under 2 MB."""
+    of 4-byte integers: a board of 100,000 people takes 1.2 MB."""
 
     top: list[Entry]
     scores: array[int]  # everyone's, lowest first
@@ -150,11 +150,11 @@ def _board(session: Session, board: Board, month: Month, filters: Filters, limit
         .with_only_columns(LeaderboardScore.person_id, LeaderboardScore.score)
         .order_by(LeaderboardScore.person_id)
     ).all()
-    person_ids = array("l", (person_id for person_id, _ in rows))
-    person_scores = array("l", (score for _, score in rows))
+    person_ids = array("i", (person_id for person_id, _ in rows))
+    person_scores = array("i", (score for _, score in rows))
     return Ranking(
         _top(session, board, month, filters, limit),
-        array("l", sorted(person_scores)),
+        array("i", sorted(person_scores)),
         person_ids,
         person_scores,
     )
