@@ -134,6 +134,7 @@ def test_the_viewer_sees_their_own_line_outside_the_top(session, make, people):
 
     assert [entry.name for entry in result.entries] == ["Cat", "Ben"]
     assert (result.viewer.rank, result.viewer.score) == (4, 1)
+    assert standings(session, "given", MONTH, limit=2).viewer is None
 
 
 def test_the_viewers_rank_leaves_out_people_ahead_who_are_not_listed(session, make, people):
@@ -217,6 +218,9 @@ def test_the_chosen_filters_stay_selected(client, make, people):
     make.team("Platform"), make.team("Payroll"), make.department("Finance")
     sign_in(client, people["Cat"])
 
+    # The filters panel is kept per month and filters: the unfiltered one,
+    # made first, is not shown for another choice.
+    assert not re.findall(r'" selected', client.get("/leaderboard").get_data(as_text=True))
     page = client.get("/leaderboard?team=payroll&department=finance&value=mentor")
 
     html = page.get_data(as_text=True)
