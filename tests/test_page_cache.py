@@ -298,12 +298,36 @@ def test_a_server_on_its_own_connections_sees_each_committed_change(database_url
             writer.commit()
             assert "Olive Other" in client.get("/leaderboard").get_data(as_text=True)
 
+            # News comes with the same read, on this path too: shown once.
+            sender = Person(name="Sam Sender", email=f"sender-{email}")
+            writer.add(sender)
+            writer.flush()
+            value_id = writer.scalar(select(Value.id).order_by(Value.position).limit(1))
+            send_kudos(
+                writer,
+                sender,
+                [person.id],
+                [value_id],
+                "Thanks for trying your own engine!",
+                "public",
+                now=utcnow(),
+                zone=UTC_ZONE,
+                daily_limit=100,
+            )
+            writer.commit()
+            news = "Thanks for trying your own engine!"
+            assert news in client.get("/leaderboard").get_data(as_text=True)
+            assert news not in client.get("/leaderboard").get_data(as_text=True)
+
             person.session_version += 1
             writer.commit()
             assert client.get("/leaderboard").status_code == 302
     finally:
         with Session(engine) as cleaner:
-            cleaner.execute(delete(Person).where(Person.email == email))
+            emails = [email, f"sender-{email}"]
+            senders = select(Person.id).where(Person.email.in_(emails))
+            cleaner.execute(delete(Kudos).where(Kudos.sender_id.in_(senders)))
+            cleaner.execute(delete(Person).where(Person.email.in_(emails)))
             cleaner.commit()
         engine.dispose()
         app.extensions["kudos.db"].kw["bind"].dispose()
