@@ -48,6 +48,21 @@ def rank_in_database(session, board, month, viewer_id) -> Entry | None:
     return Entry(ahead + 1, row.person_id, row.name, row.score)
 
 
+def send_now(session, sender: Person, recipient: Person, value_id: int) -> None:
+    """A send now, as a request makes it, not committed."""
+    send_kudos(
+        session,
+        sender,
+        [recipient.id],
+        [value_id],
+        "Thanks",
+        "public",
+        now=datetime.now(UTC),
+        zone=UTC_ZONE,
+        daily_limit=100,
+    )
+
+
 def this_month() -> Month:
     return Month.containing(datetime.now(UTC), UTC_ZONE)
 
@@ -128,17 +143,7 @@ def test_a_rolled_back_change_leaves_nothing_behind(app, session, make):
     cat = Person(name="Cat Cole", email="cat.cole@acme.example.com")
     session.add(cat)
     session.flush()
-    send_kudos(
-        session,
-        cat,
-        [ben.id],
-        [responsive],
-        "Thanks",
-        "public",
-        now=datetime.now(UTC),
-        zone=UTC_ZONE,
-        daily_limit=100,
-    )
+    send_now(session, cat, ben, responsive)
     with app.test_request_context():
         # Computed inside the transaction: stored under its own new token.
         inside = standings(session, "given", this_month())
@@ -160,17 +165,7 @@ def test_a_change_made_in_the_request_is_read_back_by_the_same_request(app, sess
     with app.test_request_context():
         before = standings(session, "given", this_month())
         assert [entry.name for entry in before.entries] == ["Ann Archer"]
-        send_kudos(
-            session,
-            cat,
-            [ben.id],
-            [responsive],
-            "Thanks",
-            "public",
-            now=datetime.now(UTC),
-            zone=UTC_ZONE,
-            daily_limit=100,
-        )
+        send_now(session, cat, ben, responsive)
         after = standings(session, "given", this_month())
         assert sorted(entry.name for entry in after.entries) == ["Ann Archer", "Cat Cole"]
 
@@ -421,17 +416,7 @@ def test_a_board_read_inside_an_uncommitted_send_is_never_kept(app, session, mak
     make.kudos(ann, [ben])
     responsive = make.value().id
     nested = session.begin_nested()
-    send_kudos(
-        session,
-        cat,
-        [ben.id],
-        [responsive],
-        "Thanks",
-        "public",
-        now=datetime.now(UTC),
-        zone=UTC_ZONE,
-        daily_limit=100,
-    )
+    send_now(session, cat, ben, responsive)
     with app.test_request_context():
         inside = standings(session, "given", this_month())
         assert {entry.name for entry in inside.entries} == {"Ann Archer", "Cat Cole"}
