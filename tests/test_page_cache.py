@@ -264,9 +264,10 @@ def test_a_cached_person_is_a_copy_each_request_may_change(client, session, make
     assert "Ann Archer" not in page
 
 
-def test_a_server_on_its_own_connections_sees_each_committed_change(database_url):
+def test_a_server_on_its_own_connections_sees_each_committed_change(engine, database_url):
     """The production path: the app's own engine (not the tests' shared
-    connection), where the token is read before any transaction begins."""
+    connection), where the token is read before any transaction begins.
+    (``engine``: the database migrated, also when this test runs alone.)"""
     app = create_app(
         {
             "TESTING": True,
