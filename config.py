@@ -162,8 +162,8 @@ def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
         "DAILY_KUDOS_LIMIT": positive_int("KUDOS_DAILY_KUDOS_LIMIT", 20),
         # Each worker's page cache (kudos/cache.py) holds at most this much.
         "CACHE_MAX_BYTES": positive_int("KUDOS_CACHE_MAX_MB", 64) * 1024 * 1024,
-        # Boards and summaries of the month in progress count new kudos
-        # within this many seconds (0: at once, recomputed for each new kudos).
+        # Boards and summaries count new kudos within this many seconds
+        # (0: at once, recomputed for each new kudos; see kudos/cache.py).
         "CACHE_REFRESH_SECONDS": whole_number("KUDOS_CACHE_REFRESH_SECONDS", 5),
         # Rate limits (kudos/ratelimit.py; Flask-Limiter reads RATELIMIT_*).
         "RATELIMIT_ENABLED": boolean("KUDOS_RATELIMIT_ENABLED", True),

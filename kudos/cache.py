@@ -163,7 +163,7 @@ def _shown(table: str | None, inserted: bool, columns: frozenset[str] | None = N
     return not (quiet and columns is not None and columns <= quiet)
 
 
-def _modified_columns(session: Session, instance: object) -> frozenset[str]:
+def _modified_columns(instance: object) -> frozenset[str]:
     state = inspect(instance)
     return frozenset(attr.key for attr in state.attrs if attr.history.has_changes())
 
@@ -176,7 +176,7 @@ def _after_flush(session: Session, _context: Any) -> None:
         _shown(_table_of(item), False) for item in session.deleted
     )
     shown = shown or any(
-        _shown(_table_of(item), False, _modified_columns(session, item))
+        _shown(_table_of(item), False, _modified_columns(item))
         for item in session.dirty
         if session.is_modified(item)
     )
@@ -200,8 +200,10 @@ def _on_execute(state: ORMExecuteState) -> None:
         _new_kudos(state.session)
     columns = None
     if state.is_update:
+        # The columns set by ``update(...).values(...)``; anything else (values
+        # per row in the parameters) counts as every column.
         values = getattr(state.statement, "_values", None) or {}
-        columns = frozenset(getattr(key, "key", key) for key in values)
+        columns = frozenset(getattr(key, "key", key) for key in values) or None
     if _shown(table, state.is_insert, columns):
         data_changed(state.session)
 

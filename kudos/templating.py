@@ -78,7 +78,7 @@ URLS_KEPT = 10_000
 def _kept_urls(build: Callable[..., str]) -> Callable[..., str]:
     """``url_for``, each address built once: the URL map does not change
     once the app runs, and a page links to a dozen of the same pages every
-    time (a fifth of rendering a cached leaderboard). Only plain addresses
+    time (about 5 % of a leaderboard view with everything else cached). Only plain addresses
     in a request (no ``_external``, ``_anchor``…: those go to ``build``),
     under the request's script root (and blueprint, for ".endpoint")."""
     kept: dict[Hashable, str] = {}

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session
 
 from kudos import cache, create_app
@@ -21,7 +21,7 @@ from kudos.leaderboard import rollups
 from kudos.leaderboard.services import BOARDS, NO_FILTERS, Entry, _listed, _top, standings
 from kudos.people.models import Person
 from kudos.preferences.models import RecognitionPreference
-from kudos.recognition.models import Kudos, Reaction, Value
+from kudos.recognition.models import Kudos, Reaction, Recognition, Value
 from kudos.recognition.services import delete_kudos, hide_kudos, restore_kudos, send_kudos
 from kudos.timeutil import Month
 from tests.conftest import sign_in
@@ -180,6 +180,19 @@ def test_writes_no_page_shows_keep_the_token(session, make):
     assert token(session) == before
 
     ann.title = "Head of Thanks"
+    session.commit()
+    assert token(session) != before
+
+
+def test_a_bulk_update_with_values_per_row_renews_the_token(session, make):
+    """Only a statement known to set nothing but unshown columns keeps the
+    token; values given per row could set anything."""
+    ann, ben = make.person(), make.person()
+    kudos = make.kudos(ann, [ben])
+    before = token(session)
+    session.execute(
+        update(Recognition), [{"kudos_id": kudos.id, "recipient_id": ben.id, "position": 0}]
+    )
     session.commit()
     assert token(session) != before
 

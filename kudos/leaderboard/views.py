@@ -148,12 +148,13 @@ def boards_html(query: Query, viewer_id: int) -> Markup:
 
 
 def board_list(query: Query, board: Standings) -> str:
-    """A board's top as HTML, made once for every viewer (as its standings)."""
+    """A board's top as HTML, made once for every viewer: again exactly
+    when the top it shows changes."""
     return cache.cached(
         db.session,
         ("leaderboard list", board.board, query.month, query.filters),
         lambda: render_template("leaderboard/_board_list.html", board=board),
-        counts_kudos=True,
+        version=tuple(board.entries),
     )
 
 
