@@ -35,6 +35,7 @@ stay as it is until the next send.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import sys
 import threading
@@ -50,7 +51,7 @@ from cachetools import LRUCache
 from flask import Flask, current_app, g, has_app_context, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import Engine, String, event, inspect, text, update
+from sqlalchemy import String, TextClause, event, inspect, text, update
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -60,7 +61,7 @@ from sqlalchemy.orm import (
     scoped_session,
 )
 
-from kudos.db import Base
+from kudos.db import Base, rows_outside_transaction
 from kudos.extensions import db
 
 T = TypeVar("T")
@@ -119,7 +120,7 @@ def new_token() -> str:
     return secrets.token_hex(16)
 
 
-def data_changed(session: Session) -> None:
+def data_changed(session: Session | scoped_session[Session]) -> None:
     """Retire every cached entry when this transaction commits (and make
     readers inside it see the change at once).
 
@@ -128,6 +129,8 @@ def data_changed(session: Session) -> None:
     stored under the new token makes the next write take another one, and a
     savepoint keeps its own mark, since rolling it back puts the old token
     back."""
+    if isinstance(session, scoped_session):
+        session = session()  # the command line's ``db.session``
     if RENEWED in session.info:
         return  # this transaction, or one it is part of, has a new token already
     generation = CacheGeneration.__table__
@@ -355,7 +358,7 @@ _FRESHNESS_SQL = (
     "SELECT (SELECT token FROM cache_generation), (SELECT max(id) FROM kudos), {unseen}"
 )
 _UNSEEN_SQL = (
-    "EXISTS (SELECT 1 FROM recognition WHERE recipient_id = {viewer} AND acknowledged_at IS NULL)"
+    "EXISTS (SELECT 1 FROM recognition WHERE recipient_id = :viewer AND acknowledged_at IS NULL)"
 )
 
 
@@ -370,46 +373,18 @@ def freshness(session: Session, viewer_id: int | None = None) -> Freshness:
 
 
 def _read_freshness(session: Session | scoped_session[Session], viewer_id: int | None) -> Freshness:
-    if isinstance(session, scoped_session):
-        session = session()
-    bind = session.get_bind()
-    if (
-        isinstance(bind, Engine)
-        and bind.dialect.name == "postgresql"
-        and not session.in_transaction()
-    ):
-        sql = _freshness_sql(viewer_id, "%(viewer)s")
-        token, newest, unseen = _read_in_autocommit(bind, sql, {"viewer": viewer_id})
-    else:
-        sql = _freshness_sql(viewer_id, ":viewer")
-        token, newest, unseen = session.execute(text(sql), {"viewer": viewer_id}).one()
+    statement = _freshness_statement(with_viewer=viewer_id is not None)
+    params = {"viewer": viewer_id} if viewer_id is not None else {}
+    rows = rows_outside_transaction(session, statement, params)
+    if rows is None:
+        rows = [session.execute(statement, params).one()]
+    [(token, newest, unseen)] = rows
     return Freshness(token, newest or 0, None if viewer_id is None else bool(unseen))
 
 
-def _freshness_sql(viewer_id: int | None, placeholder: str) -> str:
-    unseen = "NULL" if viewer_id is None else _UNSEEN_SQL.format(viewer=placeholder)
-    return _FRESHNESS_SQL.format(unseen=unseen)
-
-
-def _read_in_autocommit(engine: Engine, sql: str, params: dict[str, Any]) -> tuple:
-    """Before the request's transaction has begun: one round trip on its own
-    rather than BEGIN, SELECT and ROLLBACK, so a request that finds everything
-    in the cache never opens a transaction at all. Straight on the pooled
-    psycopg connection: SQLAlchemy's own autocommit connection costs as much
-    again in Python as the round trip itself."""
-    pooled = engine.raw_connection()
-    try:
-        driver = pooled.driver_connection
-        driver.autocommit = True
-        try:
-            with driver.cursor() as cursor:
-                cursor.execute(sql, params)
-                row = cursor.fetchone()
-        finally:
-            driver.autocommit = False
-    finally:
-        pooled.close()  # back to the pool
-    return row
+@functools.cache
+def _freshness_statement(*, with_viewer: bool) -> TextClause:
+    return text(_FRESHNESS_SQL.format(unseen=_UNSEEN_SQL if with_viewer else "NULL"))
 
 
 def cached(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import delete, func, inspect, select
 
 from kudos import create_app
 from kudos.db import make_engine
+from kudos.leaderboard.models import LeaderboardPair, LeaderboardScore
 from kudos.people.models import Person
 from kudos.recognition.models import Kudos, Recognition, Value, kudos_value
+from tests.factories import rollup_rows
 
 
 def test_db_upgrade_and_downgrade_from_the_command_line(tmp_path):
@@ -110,3 +112,21 @@ def test_seed_spreads_kudos_over_the_values(runner, session):
     assert len(per_value) == values  # every value has kudos
     assert max(count for _, count in per_value) < 2500  # none has (nearly) all of them
     assert sum(count for _, count in per_value) > 5000  # some kudos have two
+
+
+def test_rollups_rebuild_from_the_command_line_recomputes_the_boards(runner, make, session):
+    ann, ben = make.person(name="Ann"), make.person(name="Ben")
+    make.kudos(ann, [ben])
+    make.kudos(ben, [ann])
+    kept_up_to_date = rollup_rows(session)
+    session.execute(delete(LeaderboardScore))
+    session.execute(delete(LeaderboardPair))
+    session.commit()
+
+    result = runner.invoke(args=["rollups", "rebuild"])
+
+    assert result.exit_code == 0, result.output
+    assert "rebuilt" in result.output
+    session.expire_all()
+    assert rollup_rows(session) == kept_up_to_date
+    assert kept_up_to_date != (set(), set())

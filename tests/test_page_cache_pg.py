@@ -1,16 +1,24 @@
-"""The page cache's PostgreSQL fast path: the token is read in autocommit,
-straight on the pooled connection (``kudos/cache.py``). Collected only for
-the PostgreSQL run (conftest.py)."""
+"""The PostgreSQL fast path: the page cache's token and the company feed's
+first page are read in autocommit, straight on the pooled connection
+(``kudos.db.rows_outside_transaction``), on the app's own engine rather
+than the tests' shared transaction. Collected only for the PostgreSQL run
+(conftest.py)."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, event
+import re
+import uuid
+
+from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
 from kudos import create_app
 from kudos.db import make_engine, utcnow
-from kudos.people.models import Person
+from kudos.people.models import Person, Team
+from kudos.recognition import feed
+from kudos.recognition.models import Kudos
 from tests.conftest import TEST_SECRET_KEY, sign_in
+from tests.factories import Factory
 
 
 def test_reading_the_cache_token_returns_connections_to_the_pool_transactional(
@@ -51,6 +59,75 @@ def test_reading_the_cache_token_returns_connections_to_the_pool_transactional(
     finally:
         with Session(writer_engine) as cleaner:
             cleaner.execute(delete(Person).where(Person.email == email))
+            cleaner.commit()
+        writer_engine.dispose()
+        app_engine.dispose()
+
+
+def test_the_company_feed_read_outside_a_transaction_is_the_rule_for_every_kind_of_viewer(
+    database_url,
+):
+    """The company feed's first page is read in autocommit on the app's own
+    engine (``feed.card_refs``): for a manager, a teammate, a recipient and
+    somebody with no team it shows the same kudos, in the same order and
+    with the same "Older kudos" position, as the feed read in a transaction,
+    and the private and team kudos only to those the rule names."""
+    app = create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY, "DATABASE_URL": database_url})
+    app_engine = app.extensions["kudos.db"].kw["bind"]
+    writer_engine = make_engine(database_url)
+    tag = uuid.uuid4().hex[:8]
+    try:
+        with Session(writer_engine) as writer:
+            make = Factory(writer)
+            team = make.team(f"Feed team {tag}")
+            manager = make.person(email=f"manager-{tag}@acme.example.com")
+            report = make.person(
+                email=f"report-{tag}@acme.example.com", team_id=team.id, manager_id=manager.id
+            )
+            teammate = make.person(email=f"teammate-{tag}@acme.example.com", team_id=team.id)
+            outsider = make.person(email=f"outsider-{tag}@acme.example.com")
+            sender = make.person(email=f"sender-{tag}@acme.example.com")
+            for _ in range(feed.PAGE_SIZE):  # so that every first page has older kudos
+                make.kudos(sender, [outsider])
+            sent = {
+                visibility: make.kudos(sender, [report], visibility=visibility).id
+                for visibility in ("private", "team", "public")
+            }
+            sees = {
+                manager: {"private", "team", "public"},
+                report: {"private", "team", "public"},
+                teammate: {"team", "public"},
+                outsider: {"public"},
+            }
+            for viewer, allowed in sees.items():
+                client = app.test_client()
+                sign_in(client, viewer)
+                client.get("/")  # the first view loads the viewer in a transaction
+                page = client.get("/").get_data(as_text=True)
+                shown = [
+                    int(found) for found in re.findall(r'<article [^>]*id="kudos-(\d+)"', page)
+                ]
+                older = re.search(r'href="/\?before=([\d.]+)" rel="next"', page)
+                expected = feed.feed_page(writer, viewer)
+                assert shown == [kudos.id for kudos in expected.items], viewer.email
+                assert (older and older.group(1)) == (expected.older and expected.older.encode())
+                assert {v for v, kudos_id in sent.items() if kudos_id in shown} == allowed
+                assert older
+            # Read around the session: no SELECT of the page went through it.
+            statements: list[str] = []
+            listener = lambda *args: statements.append(args[2])  # noqa: E731
+            event.listen(app_engine, "before_cursor_execute", listener)
+            try:
+                assert client.get("/").status_code == 200
+            finally:
+                event.remove(app_engine, "before_cursor_execute", listener)
+            assert not [sql for sql in statements if "kudos.revision" in sql]
+    finally:
+        with Session(writer_engine) as cleaner:
+            people = select(Person.id).where(Person.email.like(f"%-{tag}@acme.example.com"))
+            cleaner.execute(delete(Kudos).where(Kudos.sender_id.in_(people)))
+            cleaner.execute(delete(Person).where(Person.id.in_(people)))
+            cleaner.execute(delete(Team).where(Team.name == f"Feed team {tag}"))
             cleaner.commit()
         writer_engine.dispose()
         app_engine.dispose()

@@ -16,12 +16,12 @@ from flask import Flask, current_app, session
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_login import login_user
 from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import Session, joinedload, undefer
+from sqlalchemy.orm import joinedload, undefer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kudos import cache
 from kudos.auth import access
-from kudos.db import utcnow, valid_ids
+from kudos.db import loading_session, utcnow, valid_ids
 from kudos.extensions import db, login_manager
 from kudos.people.models import Person
 
@@ -106,7 +106,7 @@ def _snapshot(person_id: int) -> Person | None:
     anything changes (see ``kudos/cache.py``). Whether they have news is not
     part of it: a send keeps the cache, and ``load_person`` reads that with
     each request."""
-    with Session(bind=db.session.connection()) as loader:
+    with loading_session(db.session) as loader:
         return loader.scalar(_snapshot_query(), {"person_id": person_id})
 
 

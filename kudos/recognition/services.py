@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
 
 from kudos import cache, notifications, timeutil
 from kudos.audit.services import record
-from kudos.db import valid_ids
+from kudos.db import loading_session, valid_ids
 from kudos.leaderboard import rollups
 from kudos.people.models import Person
 from kudos.preferences.models import RecognitionPreference
@@ -212,7 +212,7 @@ def known_values(session: Session) -> dict[int, Value]:
     ones used into the session (``session.merge(value, load=False)``)."""
 
     def read() -> dict[int, Value]:
-        with Session(bind=session.connection()) as loader:
+        with loading_session(session) as loader:
             return {value.id: value for value in loader.scalars(select(Value))}
 
     return cache.cached(session, ("values",), read)
