@@ -61,8 +61,9 @@ from sqlalchemy.orm import (
     scoped_session,
 )
 
-from kudos.db import Base, rows_outside_transaction
+from kudos.db import Base
 from kudos.extensions import db
+from kudos.reads import read_rows
 
 T = TypeVar("T")
 
@@ -374,11 +375,7 @@ def freshness(session: Session, viewer_id: int | None = None) -> Freshness:
 
 def _read_freshness(session: Session | scoped_session[Session], viewer_id: int | None) -> Freshness:
     statement = _freshness_statement(with_viewer=viewer_id is not None)
-    params = {"viewer": viewer_id} if viewer_id is not None else {}
-    rows = rows_outside_transaction(session, statement, params)
-    if rows is None:
-        rows = [session.execute(statement, params).one()]
-    [(token, newest, unseen)] = rows
+    [(token, newest, unseen)] = read_rows(session, statement, {"viewer": viewer_id})
     return Freshness(token, newest or 0, None if viewer_id is None else bool(unseen))
 
 

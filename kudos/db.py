@@ -7,7 +7,6 @@ and removed when that context ends, so every request starts clean.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -17,27 +16,10 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask.globals import app_ctx
-from sqlalchemy import (
-    DateTime,
-    Engine,
-    MetaData,
-    Select,
-    Table,
-    TextClause,
-    create_engine,
-    event,
-    make_url,
-    text,
-)
+from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event, make_url, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
-from sqlalchemy.orm import (
-    DeclarativeBase,
-    Session,
-    SessionTransaction,
-    scoped_session,
-    sessionmaker,
-)
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
@@ -240,102 +222,6 @@ class Database:
             log.warning("database session not closed cleanly: %s", type(error).__name__)
         finally:
             self.session.registry.clear()  # never handed to a later request
-
-
-# In session.info while a transaction is open in the database (not merely in
-# the session, which begins one as soon as it is used).
-BEGUN = "kudos_db_transaction_begun"
-
-
-@event.listens_for(Session, "after_begin")
-def _on_begin(session: Session, _transaction: Any, _connection: Any) -> None:
-    session.info[BEGUN] = True
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _on_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(BEGUN, None)
-
-
-def rows_outside_transaction(
-    session: Session | scoped_session[Session],
-    statement: Select[Any] | TextClause,
-    params: dict[str, Any],
-) -> list[tuple[Any, ...]] | None:
-    """The rows of a read-only ``statement`` on PostgreSQL when the session
-    has not begun a transaction in the database (it may have merged objects
-    it kept, such as the signed-in person) and holds no change; None
-    otherwise (SQLite, or a request that has read or written already), and
-    the caller runs it through the session.
-
-    One round trip rather than BEGIN, SELECT and ROLLBACK, straight on the
-    pooled psycopg connection in autocommit: SQLAlchemy's own autocommit
-    connection costs as much again in Python as the round trip itself. The
-    rows are the driver's, before any column type's processing, so only for
-    statements whose columns need none (``UTCDateTime`` values come back
-    aware, in the connection's zone). ``statement`` is compiled once."""
-    bind = _autocommit_engine(session)
-    if bind is None:
-        return None
-    sql, defaults = _compiled(statement, bind.dialect)
-    return fetch_in_autocommit(bind, sql, {**defaults, **params})
-
-
-@contextmanager
-def loading_session(session: Session | scoped_session[Session]) -> Iterator[Session]:
-    """A session of its own, for objects read to be kept beyond the request
-    (detached when it closes). On PostgreSQL, as long as the request has
-    begun no transaction, on a connection in autocommit: no BEGIN and
-    ROLLBACK, and the request's next reads can still go around its session
-    (``rows_outside_transaction``). Otherwise in the request's transaction,
-    which sees its own writes."""
-    engine = _autocommit_engine(session)
-    if engine is None:
-        with Session(bind=session.connection()) as loader:
-            yield loader
-        return
-    with (
-        engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection,
-        Session(bind=connection) as loader,
-    ):
-        yield loader
-
-
-def _autocommit_engine(session: Session | scoped_session[Session]) -> Engine | None:
-    """The PostgreSQL engine to read from outside ``session``'s transaction,
-    or None when that would not see the same data."""
-    if isinstance(session, scoped_session):
-        session = session()
-    bind = session.get_bind()
-    if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
-        return None
-    if session.info.get(BEGUN) or session.new or session.dirty or session.deleted:
-        return None  # its own writes must be seen
-    return bind
-
-
-@functools.cache
-def _compiled(statement: Select[Any] | TextClause, dialect: Dialect) -> tuple[str, dict[str, Any]]:
-    compiled = statement.compile(dialect=dialect)
-    return str(compiled), dict(compiled.params)
-
-
-def fetch_in_autocommit(engine: Engine, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """``sql`` (the driver's own placeholders) run in autocommit on a pooled
-    PostgreSQL connection (see ``rows_outside_transaction``)."""
-    pooled = engine.raw_connection()
-    try:
-        driver = pooled.driver_connection
-        driver.autocommit = True
-        try:
-            with driver.cursor() as cursor:
-                cursor.execute(sql, params)
-                return cursor.fetchall()
-        finally:
-            driver.autocommit = False
-    finally:
-        pooled.close()  # back to the pool
 
 
 def _app_context_id() -> int:

@@ -313,3 +313,6 @@ def test_keyset_pages_stay_stable_while_new_kudos_arrive(client, make, org, monk
     assert [n for n in range(7) if f"Old number {n}." in first] == [0, 1, 2]
     assert [n for n in range(7) if f"Old number {n}." in second] == [3, 4, 5]
     assert "New number" not in second
+    # Back to the newest from an older page only.
+    assert 'href="/">Newest</a>' in second
+    assert "Newest</a>" not in first

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime
 
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, event, select, text
 from sqlalchemy.orm import Session
 
 from kudos import create_app
+from kudos.auth.sessions import _snapshot_query
 from kudos.db import make_engine, utcnow
+from kudos.extensions import db
 from kudos.people.models import Person, Team
+from kudos.reads import BEGUN, read_rows
 from kudos.recognition import feed
 from kudos.recognition.models import Kudos
 from tests.conftest import TEST_SECRET_KEY, sign_in
@@ -131,3 +135,45 @@ def test_the_company_feed_read_outside_a_transaction_is_the_rule_for_every_kind_
             cleaner.commit()
         writer_engine.dispose()
         app_engine.dispose()
+
+
+def test_reads_outside_a_transaction_equal_reads_inside_one_in_utc(database_url):
+    """``read_rows`` in autocommit gives what the same statement gives
+    through the session, timestamps in UTC as ``UTCDateTime`` gives them,
+    even when the connection's time zone is another (Tokyo here)."""
+    tokyo = f"{database_url}?options=-c%20timezone%3DAsia/Tokyo"
+    app = create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY, "DATABASE_URL": tokyo})
+    writer_engine = make_engine(database_url)
+    tag = uuid.uuid4().hex[:8]
+    try:
+        with Session(writer_engine) as writer:
+            make = Factory(writer)
+            person = make.person(email=f"tokyo-{tag}@acme.example.com", team_id=make.team().id)
+            make.kudos(make.person(email=f"sender-{tag}@acme.example.com"), [person])
+            reads = {
+                "person": (_snapshot_query(), {"person_id": person.id}),
+                "feed": (
+                    feed._first_page(True, feed.PAGE_SIZE),
+                    {"viewer_id": person.id, "viewer_team_id": person.team_id},
+                ),
+            }
+            for name, (statement, params) in reads.items():
+                with app.test_request_context():
+                    outside = read_rows(db.session, statement, params)
+                    assert BEGUN not in db.session.info, name  # it did go around
+                    db.session.connection()  # a transaction: now it reads inside
+                    inside = read_rows(db.session, statement, params)
+                    zone = db.session.execute(text("SHOW timezone")).scalar()
+                assert zone == "Asia/Tokyo"
+                assert outside == inside, name
+                stamps = [value for value in outside[0] if isinstance(value, datetime)]
+                assert stamps, name
+                assert all(stamp.tzinfo is UTC for stamp in stamps), name
+    finally:
+        with Session(writer_engine) as cleaner:
+            people = select(Person.id).where(Person.email.like(f"%-{tag}@acme.example.com"))
+            cleaner.execute(delete(Kudos).where(Kudos.sender_id.in_(people)))
+            cleaner.execute(delete(Person).where(Person.id.in_(people)))
+            cleaner.commit()
+        writer_engine.dispose()
+        db.engine(app).dispose()

@@ -10,20 +10,23 @@ cookie's own expiry never goes past that moment either.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app, session
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_login import login_user
-from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import joinedload, undefer
+from sqlalchemy import ColumnElement, Select, bindparam, inspect, select
+from sqlalchemy.orm import ColumnProperty
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kudos import cache
 from kudos.auth import access
-from kudos.db import loading_session, utcnow, valid_ids
+from kudos.db import utcnow, valid_ids
 from kudos.extensions import db, login_manager
-from kudos.people.models import Person
+from kudos.people.models import Department, Person, Team
+from kudos.preferences.models import RecognitionPreference
+from kudos.reads import detached, read_rows
 
 SIGNED_IN_AT_KEY = "kudos_signed_in_at"
 
@@ -101,21 +104,69 @@ def load_person(session_id: str) -> Person | None:
 
 
 def _snapshot(person_id: int) -> Person | None:
-    """The person with everything every page asks about them, read in a
-    session of its own and then detached from it, ready to be cached until
-    anything changes (see ``kudos/cache.py``). Whether they have news is not
-    part of it: a send keeps the cache, and ``load_person`` reads that with
-    each request."""
-    with loading_session(db.session) as loader:
-        return loader.scalar(_snapshot_query(), {"person_id": person_id})
+    """The person with everything every page asks about them (team,
+    department, preferences, whether anybody reports to them), detached,
+    ready to be cached until anything changes (see ``kudos/cache.py``).
+    Whether they have news is not part of it: a send keeps the cache, and
+    ``load_person`` reads that with each request.
+
+    One plain row, made into objects here: this is every signed-in
+    person's first request in a worker, and the ORM's loading of the same
+    took most of that request's time."""
+    rows = read_rows(db.session, _snapshot_query(), {"person_id": person_id})
+    if not rows:
+        return None
+    values = iter(rows[0])
+    person = detached(Person, _columns(Person, values))
+    set_committed_value(person, "has_reports", bool(next(values)))
+    for name, model in (("team", Team), ("department", Department)):
+        found = _columns(model, values)
+        set_committed_value(person, name, detached(model, found) if found["id"] else None)
+    found = _columns(RecognitionPreference, values)
+    preference = detached(RecognitionPreference, found) if found["person_id"] else None
+    set_committed_value(person, "preference", preference)
+    if preference is not None:
+        set_committed_value(preference, "person", person)
+    return person
+
+
+def _columns(model: type, values: Iterator[object]) -> dict[str, object]:
+    """The next values of a ``_snapshot_query`` row, by ``model``'s attributes."""
+    return {attribute.key: next(values) for attribute in _loaded(model)}
+
+
+@functools.cache
+def _loaded(model: type) -> tuple[ColumnProperty, ...]:
+    """What a query loads of ``model``: its columns, not what is deferred
+    (``Person.has_reports`` is read on its own; ``has_unseen_recognitions``
+    with each request)."""
+    return tuple(attribute for attribute in inspect(model).column_attrs if not attribute.deferred)
+
+
+def _expressions(model: type) -> list[ColumnElement[object]]:
+    return [attribute.expression for attribute in _loaded(model)]
 
 
 @functools.cache
 def _snapshot_query() -> Select:
-    """Built once (after every model is mapped): each signed-in person's
-    first request in a worker reads it."""
+    """Built once (after every model is mapped), its columns in the order
+    ``_snapshot`` takes them. Teams, departments and preferences outer-
+    joined: a person may have none of them."""
+    person, team, department = Person.__table__, Team.__table__, Department.__table__
+    preference = RecognitionPreference.__table__
+    columns = [
+        *_expressions(Person),
+        Person.has_reports.expression,
+        *_expressions(Team),
+        *_expressions(Department),
+        *_expressions(RecognitionPreference),
+    ]
     return (
-        select(Person)
-        .where(Person.id == bindparam("person_id"))
-        .options(undefer(Person.has_reports), joinedload(Person.preference))
+        select(*columns)
+        .select_from(
+            person.outerjoin(team, team.c.id == person.c.team_id)
+            .outerjoin(department, department.c.id == person.c.department_id)
+            .outerjoin(preference, preference.c.person_id == person.c.id)
+        )
+        .where(person.c.id == bindparam("person_id"))
     )

@@ -12,8 +12,9 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, or_, sele
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 import kudos.models  # noqa: F401 - every mapper known before the loader options below
-from kudos.db import rows_outside_transaction, valid_ids
+from kudos.db import valid_ids
 from kudos.people.models import Person
+from kudos.reads import read_rows
 from kudos.recognition.card_versions import current_generation
 from kudos.recognition.models import Kudos, Reaction, Recognition, kudos_value
 from kudos.recognition.visibility import Viewer, visible_to
@@ -152,11 +153,7 @@ def card_refs(
         # The page opened most: on PostgreSQL, outside any transaction.
         statement = _first_page(viewer.team_id is not None, size)
         parameters = {"viewer_id": viewer.id, "viewer_team_id": viewer.team_id}
-        rows = rows_outside_transaction(session, statement, parameters)
-        if rows is None:
-            rows = session.execute(statement, parameters).all()
-        else:
-            rows = [(row[0], row[1].astimezone(UTC), *row[2:]) for row in rows]
+        rows = read_rows(session, statement, parameters)
     else:
         rows = session.execute(_refs(viewer, where, before, size)).all()
     items = [CardRef(row[0], row[1], row[2], bool(row[3])) for row in rows[:size]]

@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
 
 from kudos import cache, notifications, timeutil
 from kudos.audit.services import record
-from kudos.db import loading_session, valid_ids
+from kudos.db import valid_ids
 from kudos.leaderboard import rollups
 from kudos.people.models import Person
 from kudos.preferences.models import RecognitionPreference
+from kudos.reads import loading_session
 from kudos.recognition.models import (
     VISIBILITIES,
     VISIBILITY_RANK,

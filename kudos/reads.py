@@ -1,0 +1,142 @@
+"""Reads that go around the request's transaction on PostgreSQL.
+
+Most requests only read, and most of what they read is in the page cache:
+a round trip for the cache's freshness, one for the feed's card list, one
+for a signed-in person not seen before in this worker. Each of those inside
+a transaction would cost BEGIN and ROLLBACK besides, and SQLAlchemy's ORM
+loading costs more in Python than the round trip itself. So until the
+request has begun a transaction in the database (it reads with the ORM, or
+writes), these run in autocommit straight on a pooled psycopg connection.
+Under READ COMMITTED each statement sees what was committed when it began,
+inside a transaction or not, so the answers are the same; a request that
+has begun one (and may have written) reads inside it, and so does SQLite.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, Select, TextClause, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached, scoped_session
+
+from kudos.db import UTCDateTime
+
+T = TypeVar("T")
+AnySession = Session | scoped_session[Session]
+
+# In session.info while a transaction is open in the database (not merely in
+# the session, which begins one as soon as it is used).
+BEGUN = "kudos_db_transaction_begun"
+
+
+@event.listens_for(Session, "after_begin")
+def _on_begin(session: Session, _transaction: Any, _connection: Any) -> None:
+    session.info[BEGUN] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _on_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(BEGUN, None)
+
+
+def read_rows(
+    session: AnySession, statement: Select[Any] | TextClause, params: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """The rows of a read-only ``statement``: in autocommit when the
+    session has begun no transaction in the database and holds no change,
+    otherwise through the session. ``statement`` is compiled once for the
+    driver, so build it once (module level or ``functools.cache``).
+
+    Values as the driver gives them, except ``UTCDateTime`` columns, which
+    come back in UTC as that type gives them: columns of other decorated
+    types, or timestamps in a text statement, need their own conversion."""
+    engine = _autocommit_engine(session)
+    if engine is None:
+        return [tuple(row) for row in session.execute(statement, params)]
+    sql, defaults, timestamps = _compiled(statement, engine.dialect)
+    rows = _fetch_in_autocommit(engine, sql, {**defaults, **params})
+    if not timestamps:
+        return rows
+    rows = [list(row) for row in rows]
+    for row in rows:
+        for position in timestamps:
+            if row[position] is not None:
+                row[position] = row[position].astimezone(UTC)
+    return [tuple(row) for row in rows]
+
+
+@contextmanager
+def loading_session(session: AnySession) -> Iterator[Session]:
+    """A session of its own, for objects read to be kept beyond the request
+    (detached when it closes): in autocommit, or in the request's
+    transaction, as for ``read_rows``."""
+    engine = _autocommit_engine(session)
+    if engine is None:
+        with Session(bind=session.connection()) as loader:
+            yield loader
+        return
+    with (
+        engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection,
+        Session(bind=connection) as loader,
+    ):
+        yield loader
+
+
+def detached(cls: type[T], values: Mapping[str, Any]) -> T:
+    """An instance of the mapped ``cls`` as a query would have loaded it,
+    detached, from its columns' values (by attribute name): ready to keep
+    and to ``merge(..., load=False)`` into a request's session, for a
+    fraction of what the ORM's loading costs."""
+    instance = cls(**values)
+    make_transient_to_detached(instance)
+    return instance
+
+
+def _autocommit_engine(session: AnySession) -> Engine | None:
+    """The PostgreSQL engine to read from outside ``session``'s transaction,
+    or None when that would not read the same data."""
+    if isinstance(session, scoped_session):
+        session = session()
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
+        return None
+    if session.info.get(BEGUN) or session.new or session.dirty or session.deleted:
+        return None  # it must see its own writes
+    return bind
+
+
+@functools.cache
+def _compiled(
+    statement: Select[Any] | TextClause, dialect: Dialect
+) -> tuple[str, dict[str, Any], tuple[int, ...]]:
+    """The driver's SQL, the statement's own parameters, and which columns
+    are timestamps (a text statement's columns are not known: none)."""
+    compiled = statement.compile(dialect=dialect)
+    columns = statement.selected_columns if isinstance(statement, Select) else ()
+    timestamps = tuple(
+        position for position, column in enumerate(columns) if isinstance(column.type, UTCDateTime)
+    )
+    return str(compiled), dict(compiled.params), timestamps
+
+
+def _fetch_in_autocommit(engine: Engine, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Straight on the pooled psycopg connection: SQLAlchemy's own
+    autocommit connection costs as much again in Python as the round trip."""
+    pooled = engine.raw_connection()
+    try:
+        driver = pooled.driver_connection
+        driver.autocommit = True
+        try:
+            with driver.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchall()
+        finally:
+            driver.autocommit = False
+    finally:
+        pooled.close()  # back to the pool
