@@ -11,12 +11,13 @@ deactivated: reactivating the person does not bring a token back.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from kudos.audit.services import record
@@ -107,11 +108,7 @@ def authenticate(session: Session, raw: str, *, now: datetime) -> Person | None:
     secrets in Python."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
-    token = session.scalar(
-        select(ApiToken)
-        .where(ApiToken.token_hash == hash_token(raw))
-        .options(joinedload(ApiToken.person))
-    )
+    token = session.scalar(_token_query(), {"token_hash": hash_token(raw)})
     if token is None or token.revoked_at is not None:
         return None
     if token.expires_at is not None and token.expires_at <= now:
@@ -121,6 +118,16 @@ def authenticate(session: Session, raw: str, *, now: datetime) -> Person | None:
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
         token.last_used_at = now  # written with the caller's next flush
     return token.person
+
+
+@functools.cache
+def _token_query() -> Select[tuple[ApiToken]]:
+    """Built once: every API request runs it."""
+    return (
+        select(ApiToken)
+        .where(ApiToken.token_hash == bindparam("token_hash"))
+        .options(joinedload(ApiToken.person))
+    )
 
 
 def tokens_of(session: Session, person: Person) -> list[ApiToken]:

@@ -10,6 +10,7 @@ the people touched. ``rebuild`` recomputes everything from the recognitions.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Collection, Iterable
 from datetime import datetime
@@ -33,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert, ReturningInsert
 
 from kudos import cache
 from kudos.db import indexes_built_after
@@ -110,18 +112,18 @@ def _bind(name: str) -> BindParameter:
 def _count_in(session: Session, kudos: Kudos, key: int, rows: list[dict[str, int]]) -> None:
     """Add one kudos in two statements, whatever the history: a pair's count
     goes up by one, so its capped share of a score goes up by one exactly
-    when the new count is within the cap (and the partner is active)."""
-    pair = LeaderboardPair.__table__
-    stmt = _insert(session, pair)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["month", "value_id", "sender_id", "recipient_id"],
-        set_={"count": pair.c.count + stmt.excluded.count},
-    ).returning(pair.c.value_id, pair.c.recipient_id, pair.c.count)
+    when the new count is within the cap (and the partner is active).
+
+    On the session's connection: inserts into the rollups keep every page
+    cached (``kudos/cache.py``), so the session's own handling of a bulk
+    statement has nothing to do but cost time."""
+    connection = session.connection()
+    dialect = connection.dialect.name
     active = {
         recognition.recipient_id: recognition.recipient.active for recognition in kudos.recognitions
     }
     gains: Counter[tuple[int, str, int]] = Counter()
-    for value_id, recipient_id, count in session.execute(stmt, rows):
+    for value_id, recipient_id, count in connection.execute(_pair_upsert(dialect), rows):
         if count > PAIR_CAP:
             continue
         if active[recipient_id]:
@@ -130,14 +132,8 @@ def _count_in(session: Session, kudos: Kudos, key: int, rows: list[dict[str, int
             gains[value_id, "received", recipient_id] += 1
     if not gains:
         return
-    score = LeaderboardScore.__table__
-    stmt = _insert(session, score)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["month", "value_id", "board", "person_id"],
-        set_={"score": score.c.score + stmt.excluded.score},
-    )
-    session.execute(
-        stmt,
+    connection.execute(
+        _score_upsert(dialect),
         [
             {
                 "month": key,
@@ -152,9 +148,29 @@ def _count_in(session: Session, kudos: Kudos, key: int, rows: list[dict[str, int
     )
 
 
-def _insert(session: Session, table: Table):  # noqa: ANN202 - the dialect's Insert
+@functools.cache
+def _pair_upsert(dialect: str) -> ReturningInsert[tuple[int, int, int]]:
+    """Built once for each engine: building it cost more than running it."""
+    pair = LeaderboardPair.__table__
+    stmt = _insert(dialect, pair)
+    return stmt.on_conflict_do_update(
+        index_elements=["month", "value_id", "sender_id", "recipient_id"],
+        set_={"count": pair.c.count + stmt.excluded.count},
+    ).returning(pair.c.value_id, pair.c.recipient_id, pair.c.count)
+
+
+@functools.cache
+def _score_upsert(dialect: str) -> Insert:
+    score = LeaderboardScore.__table__
+    stmt = _insert(dialect, score)
+    return stmt.on_conflict_do_update(
+        index_elements=["month", "value_id", "board", "person_id"],
+        set_={"score": score.c.score + stmt.excluded.score},
+    )
+
+
+def _insert(dialect: str, table: Table):  # noqa: ANN202 - the dialect's Insert
     """INSERT with the dialect's ON CONFLICT (both engines have one)."""
-    dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 

@@ -6,6 +6,7 @@ Services flush and never commit; the caller owns the transaction.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -13,7 +14,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, delete, exists, func, null, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, aliased, contains_eager, selectinload
 
 from kudos import cache, notifications, timeutil
@@ -125,10 +138,6 @@ def effective_visibility(requested: str, recipients: Sequence[Person]) -> str:
     return most_restrictive([requested, *(preferred_audience(person) for person in recipients)])
 
 
-# Made once: an alias sets up its columns when it is made (see visibility.py).
-_LOCKED_PREFERENCE = aliased(RecognitionPreference, name="locked")
-
-
 def _recipients_with_audiences(
     session: Session, ids: Sequence[int]
 ) -> dict[int, tuple[Person, str]]:
@@ -139,20 +148,27 @@ def _recipients_with_audiences(
     ``refresh_visibility``. The audience comes from the locking subquery,
     which reads the row as it is once the lock is held; the joined
     preference is the statement's snapshot, for the e-mail choice."""
-    locked = _LOCKED_PREFERENCE
+    rows = session.execute(_recipients_query(), {"ids": valid_ids(list(ids))})
+    return {person.id: (person, chosen or "public") for person, chosen in rows}
+
+
+@functools.cache
+def _recipients_query() -> Select[tuple[Person, str | None]]:
+    """Built once, as the send's other statements: every send runs them,
+    and building one cost about as much as running it."""
+    locked = aliased(RecognitionPreference, name="locked")
     audience = (
         select(locked.audience)
         .where(locked.person_id == Person.id)
         .with_for_update(read=True)
         .scalar_subquery()
     )
-    rows = session.execute(
+    return (
         select(Person, audience)
         .outerjoin(Person.preference)
         .options(contains_eager(Person.preference))
-        .where(Person.id.in_(valid_ids(ids)))
+        .where(Person.id.in_(bindparam("ids", expanding=True)))
     )
-    return {person.id: (person, chosen or "public") for person, chosen in rows}
 
 
 def _any_recipient_wants(audience: str) -> ColumnElement[bool]:
@@ -310,10 +326,12 @@ def send_kudos(
     # FOR NO KEY UPDATE: it serialises this sender's sends, yet lets other
     # transactions check foreign keys to this person (FOR KEY SHARE). With a
     # plain FOR UPDATE two people thanking each other at once deadlocked.
-    session.execute(select(Person.id).where(Person.id == sender.id).with_for_update(key_share=True))
+    session.execute(_sender_lock(), {"sender_id": sender.id})
 
+    day_start, day_end = timeutil.day_bounds(now, zone)
     earlier_id, sent_today = session.execute(
-        select(_earlier_kudos(sender.id, idempotency_key), _sends_on_day(sender.id, now, zone))
+        _earlier_and_sent_today(with_key=idempotency_key is not None),
+        {"sender_id": sender.id, "key": idempotency_key, "start": day_start, "end": day_end},
     ).one()
     if earlier_id is not None:
         earlier = session.scalars(
@@ -357,34 +375,43 @@ def send_kudos(
     return SendResult(kudos, created=True)
 
 
-def _earlier_kudos(sender_id: int, idempotency_key: str | None) -> ColumnElement[int | None]:
-    """The id of the sender's kudos made with this Idempotency-Key, if any."""
-    if idempotency_key is None:
-        return null()
+@functools.cache
+def _sender_lock() -> Select[tuple[int]]:
     return (
-        select(Kudos.id)
-        .where(Kudos.sender_id == sender_id, Kudos.idempotency_key == idempotency_key)
-        .scalar_subquery()
+        select(Person.id).where(Person.id == bindparam("sender_id")).with_for_update(key_share=True)
     )
 
 
-def _sends_on_day(sender_id: int, now: datetime, zone: ZoneInfo) -> ColumnElement[int]:
-    """Kudos ``sender_id`` sent on the organisation's day containing ``now``:
-    those still there and those deleted since, so the limit counts sends."""
-    day_start, day_end = timeutil.day_bounds(now, zone)
+@functools.cache
+def _earlier_and_sent_today(*, with_key: bool) -> Select[tuple[int | None, int]]:
+    """The id of the sender's kudos made with this Idempotency-Key, if any,
+    and how many kudos they sent on the organisation's day from ``start``
+    to ``end``: those still there and those deleted since, so the limit
+    counts sends."""
+    sender = bindparam("sender_id")
+    start, end = bindparam("start"), bindparam("end")
+    earlier = (
+        select(Kudos.id)
+        .where(Kudos.sender_id == sender, Kudos.idempotency_key == bindparam("key"))
+        .scalar_subquery()
+        if with_key
+        else null()
+    )
     kept = (
         select(func.count())
-        .where(Kudos.sender_id == sender_id, Kudos.created_at >= day_start)
-        .where(Kudos.created_at < day_end)
+        .where(Kudos.sender_id == sender, Kudos.created_at >= start, Kudos.created_at < end)
         .scalar_subquery()
     )
     deleted = (
         select(func.count())
-        .where(DeletedSend.sender_id == sender_id, DeletedSend.sent_at >= day_start)
-        .where(DeletedSend.sent_at < day_end)
+        .where(
+            DeletedSend.sender_id == sender,
+            DeletedSend.sent_at >= start,
+            DeletedSend.sent_at < end,
+        )
         .scalar_subquery()
     )
-    return kept + deleted
+    return select(earlier, kept + deleted)
 
 
 def _remember_deleted_send(session: Session, kudos: Kudos) -> None:
