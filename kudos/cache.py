@@ -51,7 +51,21 @@ from cachetools import LRUCache
 from flask import Flask, current_app, g, has_app_context, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import String, TextClause, event, inspect, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    bindparam,
+    column,
+    event,
+    exists,
+    func,
+    inspect,
+    null,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -354,34 +368,50 @@ class Freshness(NamedTuple):
     unseen: bool | None = None
 
 
-# One statement, one round trip, whatever the request goes on to do.
-_FRESHNESS_SQL = (
-    "SELECT (SELECT token FROM cache_generation), (SELECT max(id) FROM kudos), {unseen}"
-)
-_UNSEEN_SQL = (
-    "EXISTS (SELECT 1 FROM recognition WHERE recipient_id = :viewer AND acknowledged_at IS NULL)"
-)
-
-
 def freshness(session: Session, viewer_id: int | None = None) -> Freshness:
     """This request's token and newest kudos (read once), and with
     ``viewer_id``, whether that person has news."""
     fresh: Freshness | None = g.get(FRESHNESS)
     if fresh is None or (viewer_id is not None and fresh.unseen is None):
-        fresh = _read_freshness(session, viewer_id)
-        setattr(g, FRESHNESS, fresh)
+        statement = _freshness_statement(with_viewer=viewer_id is not None)
+        [row] = read_rows(session, statement, {"viewer": viewer_id})
+        fresh = remember_freshness(*row)
     return fresh
 
 
-def _read_freshness(session: Session | scoped_session[Session], viewer_id: int | None) -> Freshness:
-    statement = _freshness_statement(with_viewer=viewer_id is not None)
-    [(token, newest, unseen)] = read_rows(session, statement, {"viewer": viewer_id})
-    return Freshness(token, newest or 0, None if viewer_id is None else bool(unseen))
+def freshness_columns(viewer: ColumnElement[int] | None) -> list[ColumnElement[Any]]:
+    """What ``freshness`` reads, as columns of a statement: token, newest
+    kudos, and whether ``viewer`` (a column or a bound parameter) has news.
+    The signed-in person is read in the same statement (``auth.sessions``),
+    then ``remember_freshness`` the first three values: one round trip."""
+    generation = CacheGeneration.__table__
+    kudos = table("kudos", column("id"))
+    recognition = table("recognition", column("recipient_id"), column("acknowledged_at"))
+    unseen = (
+        exists()
+        .where(recognition.c.recipient_id == viewer, recognition.c.acknowledged_at.is_(None))
+        .label("unseen")
+        if viewer is not None
+        else null().label("unseen")
+    )
+    return [
+        select(generation.c.token).scalar_subquery().label("token"),
+        select(func.max(kudos.c.id)).scalar_subquery().label("newest_kudos"),
+        unseen,
+    ]
+
+
+def remember_freshness(token: str | None, newest: int | None, unseen: bool | None) -> Freshness:
+    """This request's freshness, as read by ``freshness_columns``."""
+    fresh = Freshness(token, newest or 0, None if unseen is None else bool(unseen))
+    setattr(g, FRESHNESS, fresh)
+    return fresh
 
 
 @functools.cache
-def _freshness_statement(*, with_viewer: bool) -> TextClause:
-    return text(_FRESHNESS_SQL.format(unseen=_UNSEEN_SQL if with_viewer else "NULL"))
+def _freshness_statement(*, with_viewer: bool) -> Select[Any]:
+    """One statement, one round trip, whatever the request goes on to do."""
+    return select(*freshness_columns(bindparam("viewer") if with_viewer else None))
 
 
 def cached(
@@ -418,6 +448,14 @@ def cached(
         newest_kudos=fresh.newest_kudos,
         refresh=current_app.config.get("CACHE_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS),
     )
+
+
+def probably_kept(key: Hashable) -> bool:
+    """Whether this worker keeps an entry for ``key`` under the token it
+    read last: a request can then expect to find it, and need not read
+    what would make it together with its freshness. Only a hint: the token
+    may have changed since, and ``cached`` still decides."""
+    return has_app_context() and key in current_app.extensions["kudos.cache"]
 
 
 def init_app(app: Flask) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import delete, event, select, text
 from sqlalchemy.orm import Session
 
 from kudos import create_app
-from kudos.auth.sessions import _snapshot_query
+from kudos.auth.sessions import _signed_in_query
 from kudos.db import make_engine, utcnow
 from kudos.extensions import db
 from kudos.people.models import Person, Team
@@ -151,7 +151,7 @@ def test_reads_outside_a_transaction_equal_reads_inside_one_in_utc(database_url)
             person = make.person(email=f"tokyo-{tag}@acme.example.com", team_id=make.team().id)
             make.kudos(make.person(email=f"sender-{tag}@acme.example.com"), [person])
             reads = {
-                "person": (_snapshot_query(), {"person_id": person.id}),
+                "person": (_signed_in_query(), {"person_id": person.id}),
                 "feed": (
                     feed._first_page(True, feed.PAGE_SIZE),
                     {"viewer_id": person.id, "viewer_team_id": person.team_id},

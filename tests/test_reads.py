@@ -1,5 +1,6 @@
-"""The signed-in person as kept between requests: made from one plain row
-(``auth.sessions._snapshot``), it must be the person the ORM would load."""
+"""The signed-in person as kept between requests: made from one plain row,
+read with the cache's freshness (``auth.sessions.read_signed_in``), it must
+be the person the ORM would load."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import joinedload, undefer
 
-from kudos.auth.sessions import _snapshot
+from kudos.auth.sessions import read_signed_in
 from kudos.extensions import db
 from kudos.people.models import Person
 from kudos.preferences.models import RecognitionPreference
@@ -45,7 +46,7 @@ def test_a_kept_person_is_the_person_the_orm_loads(app, session, make):
 
     with app.test_request_context():
         for person in (boss, report):
-            kept = _snapshot(person.id)
+            fresh, kept = read_signed_in(person.id)
             loaded = db.session.scalar(
                 select(Person)
                 .where(Person.id == person.id)
@@ -62,6 +63,29 @@ def test_a_kept_person_is_the_person_the_orm_loads(app, session, make):
             for part in ("team", "department", "preference"):
                 assert _state(getattr(kept, part)) == _state(getattr(loaded, part)), part
             assert kept.created_at.tzinfo is not None
+            assert fresh.unseen is False  # nobody thanked either of them
         assert kept.team is None  # the report has no team
         assert kept.preference is None  # nor preferences
-        assert _snapshot(report.id + 1000) is None
+        assert read_signed_in(report.id + 1000) is None
+
+
+def test_a_kept_person_is_read_again_once_anything_changes(app, session, make):
+    ann, bob = make.person(name="Ann Archer"), make.person(name="Bob Baker")
+    with app.test_request_context():
+        _, first = read_signed_in(ann.id)
+    with app.test_request_context():
+        _, again = read_signed_in(ann.id)
+    assert again is first  # kept, not made again
+
+    ann.name = "Ann Abbott"
+    session.commit()
+    with app.test_request_context():
+        fresh, renamed = read_signed_in(ann.id)
+    assert renamed.name == "Ann Abbott"
+    assert fresh.unseen is False
+
+    make.kudos(bob, [ann])  # a send keeps the person, not their news
+    with app.test_request_context():
+        fresh, kept = read_signed_in(ann.id)
+    assert kept is renamed
+    assert fresh.unseen is True

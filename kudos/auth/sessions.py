@@ -10,7 +10,7 @@ cookie's own expiry never goes past that moment either.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app, session
@@ -84,14 +84,10 @@ def load_person(session_id: str) -> Person | None:
     person_id, _, version = session_id.partition(":")
     if not person_id.isdigit() or not version.isdigit() or not valid_ids([int(person_id)]):
         return None
-    # Read first, with whether this person has news: the same round trip
-    # that tells whether the cached snapshot still holds.
-    fresh = cache.freshness(db.session, viewer_id=int(person_id))
-    snapshot = cache.cached(
-        db.session, ("signed-in person", int(person_id)), lambda: _snapshot(int(person_id))
-    )
-    if snapshot is None:
+    found = read_signed_in(int(person_id))
+    if found is None:
         return None
+    fresh, snapshot = found
     # A copy in this request's session, without a query: the snapshot itself
     # stays as it was read, for the next request.
     person = db.session.merge(snapshot, load=False)
@@ -103,20 +99,44 @@ def load_person(session_id: str) -> Person | None:
     return person
 
 
-def _snapshot(person_id: int) -> Person | None:
-    """The person with everything every page asks about them (team,
-    department, preferences, whether anybody reports to them), detached,
-    ready to be cached until anything changes (see ``kudos/cache.py``).
-    Whether they have news is not part of it: a send keeps the cache, and
-    ``load_person`` reads that with each request.
+def read_signed_in(person_id: int) -> tuple[cache.Freshness, Person] | None:
+    """This request's cache freshness, with whether the person has news,
+    and the person as kept in the cache. When this worker keeps no such
+    person, their row is read in the same round trip as the freshness, and
+    made into the kept person; when it does, the freshness alone (a
+    lighter statement) and the row only if the token turns out to have
+    changed.
 
-    One plain row, made into objects here: this is every signed-in
-    person's first request in a worker, and the ORM's loading of the same
-    took most of that request's time."""
-    rows = read_rows(db.session, _snapshot_query(), {"person_id": person_id})
-    if not rows:
-        return None
-    values = iter(rows[0])
+    The kept person has everything every page asks about them (team,
+    department, preferences, whether anybody reports to them), detached.
+    Whether they have news is not part of it: a send keeps the cache, and
+    each request reads that. Made from the plain row here: this is every
+    signed-in person's first request in a worker, and the ORM's loading of
+    the same took most of that request's time."""
+    key = ("signed-in person", person_id)
+    if cache.probably_kept(key):
+        # Most requests: the kept person holds, and the freshness alone is read.
+        fresh = cache.freshness(db.session, viewer_id=person_id)
+        snapshot = cache.cached(db.session, key, lambda: _read_person(person_id))
+    else:
+        rows = read_rows(db.session, _signed_in_query(), {"person_id": person_id})
+        if not rows:
+            return None
+        fresh = cache.remember_freshness(*rows[0][:FRESHNESS_COLUMNS])
+        snapshot = cache.cached(db.session, key, lambda: _person_from(rows[0][FRESHNESS_COLUMNS:]))
+    return None if snapshot is None else (fresh, snapshot)
+
+
+def _read_person(person_id: int) -> Person | None:
+    rows = read_rows(db.session, _signed_in_query(), {"person_id": person_id})
+    return _person_from(rows[0][FRESHNESS_COLUMNS:]) if rows else None
+
+
+FRESHNESS_COLUMNS = 3  # first in ``_signed_in_query``
+
+
+def _person_from(row: Sequence[object]) -> Person:
+    values = iter(row)
     person = detached(Person, _columns(Person, values))
     set_committed_value(person, "has_reports", bool(next(values)))
     for name, model in (("team", Team), ("department", Department)):
@@ -131,7 +151,7 @@ def _snapshot(person_id: int) -> Person | None:
 
 
 def _columns(model: type, values: Iterator[object]) -> dict[str, object]:
-    """The next values of a ``_snapshot_query`` row, by ``model``'s attributes."""
+    """The next values of a ``_signed_in_query`` row, by ``model``'s attributes."""
     return {attribute.key: next(values) for attribute in _loaded(model)}
 
 
@@ -148,13 +168,14 @@ def _expressions(model: type) -> list[ColumnElement[object]]:
 
 
 @functools.cache
-def _snapshot_query() -> Select:
-    """Built once (after every model is mapped), its columns in the order
-    ``_snapshot`` takes them. Teams, departments and preferences outer-
-    joined: a person may have none of them."""
+def _signed_in_query() -> Select:
+    """Built once (after every model is mapped): the cache's freshness, then
+    the person's columns in the order ``_person_from`` takes them. Teams,
+    departments and preferences outer-joined: a person may have none."""
     person, team, department = Person.__table__, Team.__table__, Department.__table__
     preference = RecognitionPreference.__table__
     columns = [
+        *cache.freshness_columns(person.c.id),
         *_expressions(Person),
         Person.has_reports.expression,
         *_expressions(Team),
