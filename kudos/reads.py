@@ -20,9 +20,11 @@ from contextlib import contextmanager
 from datetime import UTC
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, TextClause, event
+from sqlalchemy import Engine, Select, TextClause, event, literal, literal_column
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached, scoped_session
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter
 
 from kudos.db import UTCDateTime
 
@@ -116,13 +118,40 @@ def _compiled(
     statement: Select[Any] | TextClause, dialect: Dialect
 ) -> tuple[str, dict[str, Any], tuple[int, ...]]:
     """The driver's SQL, the statement's own parameters, and which columns
-    are timestamps (a text statement's columns are not known: none)."""
+    are timestamps (a text statement's columns are not known: none).
+
+    Values fixed when the statement was built (a LIMIT, ``'public'``) are
+    written into the SQL; only the named parameters stay parameters. The
+    driver prepares a statement it runs often, and PostgreSQL then plans it
+    once, for any parameters, unless that generic plan looks dearer than
+    planning each time: with its LIMIT a parameter the feed's looked a
+    thousand times dearer, so it was planned again at every request, which
+    took longer than running it."""
+    if isinstance(statement, Select):
+        statement = _constants_written_in(statement, dialect)
     compiled = statement.compile(dialect=dialect)
     columns = statement.selected_columns if isinstance(statement, Select) else ()
     timestamps = tuple(
         position for position, column in enumerate(columns) if isinstance(column.type, UTCDateTime)
     )
     return str(compiled), dict(compiled.params), timestamps
+
+
+def _constants_written_in(statement: Select[Any], dialect: Dialect) -> Select[Any]:
+    def written(element: Any) -> Any:  # noqa: ANN401 - any clause element
+        if (
+            isinstance(element, BindParameter)
+            and not element.required
+            and not element.expanding
+            and element.value is not None
+        ):
+            constant = literal(element.value, element.type).compile(
+                dialect=dialect, compile_kwargs={"literal_binds": True}
+            )
+            return literal_column(str(constant), element.type)
+        return None
+
+    return visitors.replacement_traverse(statement, {}, written)
 
 
 def _fetch_in_autocommit(engine: Engine, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
