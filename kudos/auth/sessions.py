@@ -10,12 +10,17 @@ cookie's own expiry never goes past that moment either.
 from __future__ import annotations
 
 import functools
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from flask import Flask, current_app, session
-from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from cachetools import LRUCache
+from flask import Flask, Request, current_app, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_login import login_user
+from itsdangerous import BadSignature
 from sqlalchemy import ColumnElement, Select, bindparam, inspect, select
 from sqlalchemy.orm import ColumnProperty
 from sqlalchemy.orm.attributes import set_committed_value
@@ -29,11 +34,52 @@ from kudos.preferences.models import RecognitionPreference
 from kudos.reads import detached, read_rows
 
 SIGNED_IN_AT_KEY = "kudos_signed_in_at"
+# Session values a kept copy can share with every request's copy.
+_PLAIN = (str, int, float, bool, type(None))
+
+
+# Session cookies already verified, by their exact text, for at most this
+# long: checking the signature and decoding the cookie took a tenth of a
+# page served from the cache.
+VERIFIED_FOR = 60.0  # seconds
+VERIFIED_KEPT = 4096  # cookies, in each worker
 
 
 class LifetimeSessionInterface(SecureCookieSessionInterface):
     """Signed cookies whose expiry stops at the end of the session's lifetime,
-    even though each response renews the cookie."""
+    even though each response renews the cookie.
+
+    A cookie whose signature was checked keeps its decoded contents for
+    ``VERIFIED_FOR`` seconds (never past the signature's own expiry): the
+    same text signs the same contents, and each request gets its own copy.
+    Only contents of plain values are kept (no flashed messages)."""
+
+    def __init__(self) -> None:
+        self._verified: LRUCache[str, tuple[float, dict[str, Any]]] = LRUCache(VERIFIED_KEPT)
+        self._lock = threading.Lock()
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        text = request.cookies.get(self.get_cookie_name(app))
+        if not text:
+            return super().open_session(app, request)
+        now = time.monotonic()
+        with self._lock:
+            found = self._verified.get(text)
+        if found is not None and now < found[0]:
+            return self.session_class(found[1])
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        max_age = app.permanent_session_lifetime.total_seconds()
+        try:
+            data, signed_at = serializer.loads(text, max_age=int(max_age), return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        if all(isinstance(value, _PLAIN) for value in data.values()):
+            left = max_age - (datetime.now(UTC) - signed_at).total_seconds()
+            with self._lock:
+                self._verified[text] = (now + min(VERIFIED_FOR, left), dict(data))
+        return self.session_class(data)
 
     def get_expiration_time(self, app: Flask, session: SessionMixin) -> datetime | None:
         expires = super().get_expiration_time(app, session)
