@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Select, TextClause, event, literal, literal_column
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached, scoped_session
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter
@@ -156,16 +157,36 @@ def _constants_written_in(statement: Select[Any], dialect: Dialect) -> Select[An
 
 def _fetch_in_autocommit(engine: Engine, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Straight on the pooled psycopg connection: SQLAlchemy's own
-    autocommit connection costs as much again in Python as the round trip."""
+    autocommit connection costs as much again in Python as the round trip.
+
+    The driver's errors are raised as SQLAlchemy raises them (a lost
+    database is an ``OperationalError``, which the app answers with 503),
+    and a connection the database dropped is thrown away, not pooled."""
     pooled = engine.raw_connection()
+    driver = pooled.driver_connection
     try:
-        driver = pooled.driver_connection
         driver.autocommit = True
-        try:
-            with driver.cursor() as cursor:
-                cursor.execute(sql, params)
-                return cursor.fetchall()
-        finally:
-            driver.autocommit = False
+        with driver.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        driver.autocommit = False
+    except engine.dialect.loaded_dbapi.Error as error:
+        lost = engine.dialect.is_disconnect(error, driver, None)
+        if not lost:
+            try:
+                driver.autocommit = False
+            except engine.dialect.loaded_dbapi.Error:
+                lost = True
+        if lost:
+            pooled.invalidate(error)
+        raise DBAPIError.instance(
+            sql,
+            params,
+            error,
+            engine.dialect.loaded_dbapi.Error,
+            connection_invalidated=lost,
+            dialect=engine.dialect,
+        ) from error
     finally:
-        pooled.close()  # back to the pool
+        pooled.close()  # back to the pool, or gone if invalidated
+    return rows

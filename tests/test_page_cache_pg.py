@@ -177,3 +177,42 @@ def test_reads_outside_a_transaction_equal_reads_inside_one_in_utc(database_url)
             cleaner.commit()
         writer_engine.dispose()
         db.engine(app).dispose()
+
+
+def test_a_connection_the_database_dropped_is_a_503_once_then_replaced(database_url):
+    """The reads around the transaction run straight on the driver: when
+    the database has dropped the pooled connection, the request answers
+    503 as any other would (not a 500), and the connection is thrown away,
+    so the next request works."""
+    name = f"kudos-dropped-{uuid.uuid4().hex[:8]}"
+    url = f"{database_url}?application_name={name}"
+    app = create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY, "DATABASE_URL": url})
+    writer_engine = make_engine(database_url)
+    tag = uuid.uuid4().hex[:8]
+    try:
+        client = app.test_client()
+        with Session(writer_engine) as writer:
+            sign_in(client, Factory(writer).person(email=f"dropped-{tag}@acme.example.com"))
+        assert client.get("/").status_code == 200
+        assert client.get("/").status_code == 200  # the person kept: reads go around
+        with writer_engine.connect() as admin:
+            dropped = admin.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = :name"
+                ),
+                {"name": name},
+            ).scalar()
+        assert dropped >= 1
+
+        lost = client.get("/")
+        again = client.get("/")
+
+        assert lost.status_code == 503
+        assert again.status_code == 200
+    finally:
+        with Session(writer_engine) as cleaner:
+            cleaner.execute(delete(Person).where(Person.email == f"dropped-{tag}@acme.example.com"))
+            cleaner.commit()
+        writer_engine.dispose()
+        db.engine(app).dispose()
