@@ -2,7 +2,8 @@
 
 Most requests only read, and most of what they read is in the page cache:
 a round trip for the cache's freshness, one for the feed's card list, one
-for a signed-in person not seen before in this worker. Each of those inside
+for a signed-in person not seen before in this worker (and a recipient's
+page acknowledges a celebration, a write whole by itself). Each of those inside
 a transaction would cost BEGIN and ROLLBACK besides, and SQLAlchemy's ORM
 loading costs more in Python than the round trip itself. So until the
 request has begun a transaction in the database (it reads with the ORM, or
@@ -20,8 +21,8 @@ from contextlib import contextmanager
 from datetime import UTC
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, TextClause, event, literal, literal_column
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Engine, Select, TextClause, Update, event, literal, literal_column
+from sqlalchemy.engine import Compiled, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached, scoped_session
 from sqlalchemy.sql import visitors
@@ -49,7 +50,7 @@ def _on_transaction_end(session: Session, transaction: SessionTransaction) -> No
 
 
 def read_rows(
-    session: AnySession, statement: Select[Any] | TextClause, params: Mapping[str, Any]
+    session: AnySession, statement: Select[Any] | TextClause | Update, params: Mapping[str, Any]
 ) -> list[tuple[Any, ...]]:
     """The rows of a read-only ``statement``: in autocommit when the
     session has begun no transaction in the database and holds no change,
@@ -62,8 +63,14 @@ def read_rows(
     engine = _autocommit_engine(session)
     if engine is None:
         return [tuple(row) for row in session.execute(statement, params)]
-    sql, defaults, timestamps = _compiled(statement, engine.dialect)
-    rows = _fetch_in_autocommit(engine, sql, {**defaults, **params})
+    compiled, defaults, timestamps = _compiled(statement, engine.dialect)
+    values = {**defaults, **params}
+    if compiled.post_compile_params:  # a list parameter: IN (...) as long as the list
+        expanded = compiled.construct_expanded_state(values)
+        sql, values = expanded.statement, expanded.parameters
+    else:
+        sql = compiled.string
+    rows = _fetch_in_autocommit(engine, sql, values)
     if not timestamps:
         return rows
     rows = [list(row) for row in rows]
@@ -72,6 +79,17 @@ def read_rows(
             if row[position] is not None:
                 row[position] = row[position].astimezone(UTC)
     return [tuple(row) for row in rows]
+
+
+def write_alone(
+    session: AnySession, statement: Update, params: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """The rows a write that is whole by itself gives back (``RETURNING``):
+    committed at once, in autocommit, when the session has begun no
+    transaction in the database, as ``read_rows`` reads; otherwise part of
+    the session's transaction, which the caller commits. For writes no
+    cached page shows (``kudos/cache.py`` does not see them)."""
+    return read_rows(session, statement, params)
 
 
 @contextmanager
@@ -116,10 +134,11 @@ def _autocommit_engine(session: AnySession) -> Engine | None:
 
 @functools.cache
 def _compiled(
-    statement: Select[Any] | TextClause, dialect: Dialect
-) -> tuple[str, dict[str, Any], tuple[int, ...]]:
-    """The driver's SQL, the statement's own parameters, and which columns
-    are timestamps (a text statement's columns are not known: none).
+    statement: Select[Any] | TextClause | Update, dialect: Dialect
+) -> tuple[Compiled, dict[str, Any], tuple[int, ...]]:
+    """The statement compiled for the driver, its own parameters' values,
+    and which of its columns are timestamps (a text statement's columns are
+    not known: none).
 
     Values fixed when the statement was built (a LIMIT, ``'public'``) are
     written into the SQL; only the named parameters stay parameters. The
@@ -130,12 +149,12 @@ def _compiled(
     took longer than running it."""
     if isinstance(statement, Select):
         statement = _constants_written_in(statement, dialect)
-    compiled = statement.compile(dialect=dialect)
     columns = statement.selected_columns if isinstance(statement, Select) else ()
     timestamps = tuple(
         position for position, column in enumerate(columns) if isinstance(column.type, UTCDateTime)
     )
-    return str(compiled), dict(compiled.params), timestamps
+    compiled = statement.compile(dialect=dialect)
+    return compiled, dict(compiled.params), timestamps
 
 
 def _constants_written_in(statement: Select[Any], dialect: Dialect) -> Select[Any]:

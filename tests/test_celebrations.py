@@ -93,3 +93,28 @@ def test_json_answers_and_redirects_do_not_use_up_the_celebration(client, make, 
     client.get("/login")  # signed in: a redirect to the feed
 
     assert 'class="celebration"' in client.get("/").get_data(as_text=True)
+
+
+def test_the_newest_kudos_leads_with_its_values_and_the_senders_are_named_once(
+    client, make, session
+):
+    quiet = person_with_style(make, session, "low_key")
+    ann, ben = make.person(name="Ann One"), make.person(name="Ben Two")
+    for number in range(6):  # more than a celebration shows
+        make.kudos(ann if number % 2 else ben, [quiet], message=f"Number {number}.")
+    make.kudos(ann, [quiet], message="The newest.", values=["ownership", "responsive"])
+    sign_in(client, quiet)
+
+    page = client.get("/").get_data(as_text=True)
+
+    assert "You have 7 new thank-yous, from Ann, Ben and more." in " ".join(page.split())
+
+
+def test_a_single_kudos_names_its_values_in_the_companys_order(client, make, session):
+    fan = person_with_style(make, session, "celebratory")
+    make.kudos(make.person(name="Sam Sender"), [fan], values=["ownership", "responsive"])
+    sign_in(client, fan)
+
+    page = client.get("/").get_data(as_text=True)
+
+    assert "— Sam Sender, for Responsive and Ownership</footer>" in page

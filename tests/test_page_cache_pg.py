@@ -18,9 +18,10 @@ from kudos.auth.sessions import _signed_in_query
 from kudos.db import make_engine, utcnow
 from kudos.extensions import db
 from kudos.people.models import Person, Team
+from kudos.preferences.models import RecognitionPreference
 from kudos.reads import BEGUN, read_rows
 from kudos.recognition import feed
-from kudos.recognition.models import Kudos
+from kudos.recognition.models import Kudos, Recognition
 from tests.conftest import TEST_SECRET_KEY, sign_in
 from tests.factories import Factory
 
@@ -213,6 +214,65 @@ def test_a_connection_the_database_dropped_is_a_503_once_then_replaced(database_
     finally:
         with Session(writer_engine) as cleaner:
             cleaner.execute(delete(Person).where(Person.email == f"dropped-{tag}@acme.example.com"))
+            cleaner.commit()
+        writer_engine.dispose()
+        db.engine(app).dispose()
+
+
+def test_a_celebration_is_acknowledged_outside_a_transaction(database_url):
+    """On the app's own engine a recipient's celebration is read and
+    acknowledged around the session (``preferences.celebrations``), lists
+    included: shown once, with its values, and a hidden kudos is neither
+    shown nor acknowledged."""
+    app = create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY, "DATABASE_URL": database_url})
+    writer_engine = make_engine(database_url)
+    tag = uuid.uuid4().hex[:8]
+    client = app.test_client()
+    try:
+        with Session(writer_engine) as writer:
+            make = Factory(writer)
+            fan = make.person(name="Fay Fan", email=f"fan-{tag}@acme.example.com")
+            writer.add(RecognitionPreference(person_id=fan.id, style="celebratory"))
+            ann = make.person(name="Ann One", email=f"ann-{tag}@acme.example.com")
+            ben = make.person(name="Ben Two", email=f"ben-{tag}@acme.example.com")
+            hidden = make.kudos(ben, [fan], message="Hidden later.")
+            hidden.hidden_at, hidden.hidden_reason = utcnow(), "Test"
+            writer.commit()
+            sign_in(client, fan)
+            client.get("/leaderboard")  # the person and the boards kept: new kudos keep them
+            make.kudos(ben, [fan], message="Older one.")
+            make.kudos(ann, [fan], message="The newest.", values=["ownership", "responsive"])
+
+            statements: list[str] = []
+            listener = lambda *args: statements.append(args[2])  # noqa: E731
+            event.listen(db.engine(app), "before_cursor_execute", listener)
+            try:
+                first = " ".join(client.get("/leaderboard").get_data(as_text=True).split())
+            finally:
+                event.remove(db.engine(app), "before_cursor_execute", listener)
+            second = client.get("/leaderboard").get_data(as_text=True)
+
+            assert statements == []  # all of it around the session
+
+            assert "thanked 2 times" in first
+            assert "“The newest.”<footer>— Ann One, for Responsive and Ownership</footer>" in first
+            assert "From Ann, Ben." in first
+            assert "Hidden later." not in first
+            assert 'class="celebration"' not in second
+            pending = writer.scalars(
+                select(Recognition.kudos_id).where(
+                    Recognition.recipient_id == fan.id, Recognition.acknowledged_at.is_(None)
+                )
+            ).all()
+            assert pending == [hidden.id]
+    finally:
+        with Session(writer_engine) as cleaner:
+            people = select(Person.id).where(Person.email.like(f"%-{tag}@acme.example.com"))
+            cleaner.execute(delete(Kudos).where(Kudos.sender_id.in_(people)))
+            cleaner.execute(
+                delete(RecognitionPreference).where(RecognitionPreference.person_id.in_(people))
+            )
+            cleaner.execute(delete(Person).where(Person.id.in_(people)))
             cleaner.commit()
         writer_engine.dispose()
         db.engine(app).dispose()

@@ -29,6 +29,12 @@ if TYPE_CHECKING:
     from kudos.preferences.models import RecognitionPreference
 
 
+def first_name_of(name: str, email: str) -> str:
+    """What a greeting calls someone: the first word of their name, or
+    their e-mail address when the name has none."""
+    return name.split()[0] if name.split() else email
+
+
 def initials_of(name: str) -> str:
     """The letters on an avatar: Ada Lovelace is AL, Cher is CH."""
     parts = [part for part in name.split() if part[:1].isalpha()]
@@ -138,7 +144,7 @@ class Person(UserMixin, Base):
 
     @property
     def first_name(self) -> str:
-        return self.name.split()[0] if self.name.split() else self.email
+        return first_name_of(self.name, self.email)
 
     def __repr__(self) -> str:
         return f"<Person {self.email}>"
