@@ -11,13 +11,14 @@ person in the directory first), which the score index gives for free.
 
 from __future__ import annotations
 
+import functools
 from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Float, Select, and_, cast, func, select
+from sqlalchemy import Float, Select, and_, bindparam, cast, func, select
 from sqlalchemy.orm import Session, aliased
 
 from kudos import cache
@@ -25,6 +26,7 @@ from kudos.leaderboard.models import ALL_VALUES, LeaderboardScore
 from kudos.leaderboard.rollups import PAIR_CAP, month_key
 from kudos.people.models import Person, initials_of
 from kudos.preferences.models import RecognitionPreference
+from kudos.reads import read_rows
 from kudos.recognition.models import Kudos, Recognition
 from kudos.timeutil import Month
 
@@ -144,12 +146,19 @@ def standings(
 
 
 def _board(session: Session, board: Board, month: Month, filters: Filters, limit: int) -> Ranking:
-    # In the score index's order within the board: by person.
-    rows = session.execute(
-        _listed(board, month, filters)
-        .with_only_columns(LeaderboardScore.person_id, LeaderboardScore.score)
-        .order_by(LeaderboardScore.person_id)
-    ).all()
+    # Every listed person's score: thousands of rows, as plain tuples
+    # (``kudos.reads``), from a statement built once for each kind of filter.
+    rows = read_rows(
+        session,
+        _everyone(filters.team_id is not None, filters.department_id is not None),
+        {
+            "month": month_key(month),
+            "value_id": filters.value_id or ALL_VALUES,
+            "board": board,
+            "team_id": filters.team_id,
+            "department_id": filters.department_id,
+        },
+    )
     person_ids = array("i", (person_id for person_id, _ in rows))
     person_scores = array("i", (score for _, score in rows))
     return Ranking(
@@ -158,6 +167,30 @@ def _board(session: Session, board: Board, month: Month, filters: Filters, limit
         person_ids,
         person_scores,
     )
+
+
+@functools.cache
+def _everyone(by_team: bool, by_department: bool) -> Select:
+    """``_listed`` with its values bound at each run, in the score index's
+    order within the board: by person."""
+    score = LeaderboardScore
+    stmt = (
+        select(score.person_id, score.score)
+        .join(Person, and_(Person.id == score.person_id, Person.active))
+        .outerjoin(RecognitionPreference, RecognitionPreference.person_id == Person.id)
+        .where(
+            score.month == bindparam("month"),
+            score.value_id == bindparam("value_id"),
+            score.board == bindparam("board"),
+            func.coalesce(RecognitionPreference.on_leaderboards, True),
+        )
+        .order_by(score.person_id)
+    )
+    if by_team:
+        stmt = stmt.where(Person.team_id == bindparam("team_id"))
+    if by_department:
+        stmt = stmt.where(Person.department_id == bindparam("department_id"))
+    return stmt
 
 
 def _top(session: Session, board: Board, month: Month, filters: Filters, limit: int) -> list[Entry]:
