@@ -52,9 +52,10 @@ def _on_transaction_end(session: Session, transaction: SessionTransaction) -> No
 def read_rows(
     session: AnySession, statement: Select[Any] | TextClause | Update, params: Mapping[str, Any]
 ) -> list[tuple[Any, ...]]:
-    """The rows of a read-only ``statement``: in autocommit when the
-    session has begun no transaction in the database and holds no change,
-    otherwise through the session. ``statement`` is compiled once for the
+    """The rows of a read-only ``statement`` (or of a write whole by itself,
+    see ``write_alone``): in autocommit when the session has begun no
+    transaction in the database and holds no change, otherwise through the
+    session. ``statement`` is compiled once for the
     driver, so build it once (module level or ``functools.cache``).
 
     Values as the driver gives them, except ``UTCDateTime`` columns, which

@@ -1,6 +1,6 @@
 """The PostgreSQL fast path: the page cache's token and the company feed's
 first page are read in autocommit, straight on the pooled connection
-(``kudos.db.rows_outside_transaction``), on the app's own engine rather
+(``kudos.reads``), on the app's own engine rather
 than the tests' shared transaction. Collected only for the PostgreSQL run
 (conftest.py)."""
 
