@@ -31,7 +31,7 @@ from bench.common import RUNS, median_ms  # noqa: E402
 from kudos.db import make_engine, utcnow  # noqa: E402
 from kudos.demo.synthetic import seed_synthetic  # noqa: E402
 from kudos.leaderboard.models import LeaderboardScore  # noqa: E402
-from kudos.leaderboard.services import Filters, _listed, standings  # noqa: E402
+from kudos.leaderboard.services import Filters, _best, _bound, _kind, standings  # noqa: E402
 from kudos.migrate import alembic_config  # noqa: E402
 from kudos.people.models import Team  # noqa: E402
 from kudos.recognition.models import Value  # noqa: E402
@@ -42,11 +42,7 @@ UTC = ZoneInfo("UTC")
 
 
 def board_sql(board: str, month: Month, filters: Filters):  # noqa: ANN201
-    return (
-        _listed(board, month, filters)
-        .order_by(LeaderboardScore.score.desc(), LeaderboardScore.person_id.desc())
-        .limit(10)
-    )
+    return _best(*_kind(filters), 10).params(**_bound(board, month, filters))
 
 
 def explain(session: Session, engine, stmt, *, analyze: bool = True) -> list[str]:  # noqa: ANN001

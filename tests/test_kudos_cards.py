@@ -6,8 +6,6 @@ every viewer, and a kept card never reaches someone who may not see it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from html import unescape
 from pathlib import Path
@@ -16,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import render_template_string
 from flask_login import login_user
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from kudos.db import utcnow
 from kudos.extensions import db
@@ -27,6 +25,7 @@ from kudos.recognition.card_versions import DirectoryGeneration
 from kudos.recognition.models import Kudos, Value
 from kudos.recognition.services import hide_kudos, restore_kudos
 from tests.conftest import sign_in
+from tests.statements import statements
 
 UTC = ZoneInfo("UTC")
 
@@ -89,21 +88,6 @@ def title_of(card: str) -> str:
 
 def pressed(card: str) -> bool:
     return re.search(r'aria-pressed="(true|false)"', card).group(1) == "true"
-
-
-@contextmanager
-def statements(connection) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def listener(_conn, _cursor, sql, *_args) -> None:  # noqa: ANN001
-        if not sql.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
-            seen.append(sql)
-
-    event.listen(connection, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(connection, "before_cursor_execute", listener)
 
 
 # The HTML is what it was --------------------------------------------------------

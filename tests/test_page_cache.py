@@ -18,7 +18,16 @@ from sqlalchemy.orm import Session
 from kudos import cache, create_app
 from kudos.db import make_engine, utcnow
 from kudos.leaderboard import rollups
-from kudos.leaderboard.services import BOARDS, NO_FILTERS, Entry, _listed, _top, standings
+from kudos.leaderboard.services import (
+    BOARDS,
+    NO_FILTERS,
+    Entry,
+    _bound,
+    _kind,
+    _listed,
+    _top,
+    standings,
+)
 from kudos.people.models import Person
 from kudos.preferences.models import RecognitionPreference
 from kudos.recognition.models import Kudos, Reaction, Recognition, Value
@@ -38,7 +47,8 @@ def token(session) -> str:
 def rank_in_database(session, board, month, viewer_id) -> Entry | None:
     """The viewer's line counted in the database, the slow way: what the
     cached line (a bisection among the kept board's scores) must equal."""
-    listed = _listed(board, month, NO_FILTERS).subquery()
+    bound = _bound(board, month, NO_FILTERS)
+    listed = _listed(*_kind(NO_FILTERS)).params(**bound).subquery()
     row = session.execute(select(listed).where(listed.c.person_id == viewer_id)).first()
     if row is None:
         return None

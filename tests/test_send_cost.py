@@ -3,13 +3,11 @@ whatever the history, however many recipients, whoever wants an e-mail."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from werkzeug.test import TestResponse as Response
 
 from kudos import cache
@@ -20,6 +18,7 @@ from kudos.people.models import Person
 from kudos.preferences.models import RecognitionPreference
 from kudos.recognition.models import Kudos
 from kudos.recognition.services import known_values, send_kudos
+from tests.statements import statements
 
 ZONE = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
@@ -42,26 +41,6 @@ def app_overrides():
     return {"SMTP_URL": "smtp://127.0.0.1:2525"}
 
 
-@contextmanager
-def statements(session) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def listener(_conn, _cursor, sql, *_args) -> None:  # noqa: ANN001
-        seen.append(sql)
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-
-
-def without_savepoints(seen: list[str]) -> list[str]:
-    """The test's session joins each request's transaction with savepoints."""
-    return [sql for sql in seen if not sql.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO"))]
-
-
 def one_send(app, session, sender_id, recipient_ids, value_ids, key) -> list[str]:
     """The statements of one send, as a request makes it: in a transaction
     of its own, the signed-in sender already loaded, the rest named by id."""
@@ -72,7 +51,7 @@ def one_send(app, session, sender_id, recipient_ids, value_ids, key) -> list[str
         # values are read once in a process, until one changes.
         cache.freshness(session, viewer_id=sender_id)
         known_values(session)
-        with statements(session) as seen:
+        with statements(session.get_bind()) as seen:
             send_kudos(
                 session,
                 sender,
@@ -86,9 +65,7 @@ def one_send(app, session, sender_id, recipient_ids, value_ids, key) -> list[str
                 idempotency_key=key,
             )
             session.flush()
-    return [
-        sql for sql in seen if not sql.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO SAVEPOINT"))
-    ]
+    return seen
 
 
 @pytest.fixture
@@ -147,24 +124,15 @@ def test_an_api_send_by_ids_looks_nobody_up_by_e_mail(app, client, session, make
 
     # The token's first use is written down, and the process reads the
     # values; both are once (a minute, until a value changes), not per send.
-    with statements(session) as first:
+    with statements(session.get_bind()) as first:
         assert post("k-0").status_code == 201
-    with statements(session) as sent:
+    with statements(session.get_bind()) as seen:
         answer = post("k-1")
 
     assert answer.status_code == 201
     # The answer is the kudos as anyone reading it back gets it.
     again = client.get(answer.headers["Location"], headers={"Authorization": f"Bearer {raw}"})
     assert answer.get_data() == again.get_data()
-    # The test's session joins each request's transaction with savepoints.
-    seen = [
-        sql for sql in sent if not sql.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO SAVEPOINT"))
-    ]
     assert not [sql for sql in seen if "person.email IN" in sql]
     assert len(seen) <= MAX_API_STATEMENTS, "\n".join(seen)
-    firsts = [
-        sql
-        for sql in first
-        if not sql.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO SAVEPOINT"))
-    ]
-    assert len(firsts) == len(seen) + 2, "\n".join(firsts)
+    assert len(first) == len(seen) + 2, "\n".join(first)

@@ -64,8 +64,10 @@ class Standings:
     viewer: Entry | None  # the viewer's own line, wherever it is
 
 
-def _listed(board: Board, month: Month, filters: Filters) -> Select:
-    """People on the board this month: active, not opted out, in the filters."""
+@functools.cache
+def _listed(by_team: bool, by_department: bool) -> Select:
+    """People on a board in a month: active, not opted out, in the filters.
+    Built once for each kind of filter; ``_bound`` gives the values."""
     score = LeaderboardScore
     stmt = (
         select(
@@ -76,17 +78,31 @@ def _listed(board: Board, month: Month, filters: Filters) -> Select:
         .join(Person, and_(Person.id == score.person_id, Person.active))
         .outerjoin(RecognitionPreference, RecognitionPreference.person_id == Person.id)
         .where(
-            score.month == month_key(month),
-            score.value_id == (filters.value_id or ALL_VALUES),
-            score.board == board,
+            score.month == bindparam("month"),
+            score.value_id == bindparam("value_id"),
+            score.board == bindparam("board"),
             func.coalesce(RecognitionPreference.on_leaderboards, True),
         )
     )
-    if filters.team_id is not None:
-        stmt = stmt.where(Person.team_id == filters.team_id)
-    if filters.department_id is not None:
-        stmt = stmt.where(Person.department_id == filters.department_id)
+    if by_team:
+        stmt = stmt.where(Person.team_id == bindparam("team_id"))
+    if by_department:
+        stmt = stmt.where(Person.department_id == bindparam("department_id"))
     return stmt
+
+
+def _bound(board: Board, month: Month, filters: Filters) -> dict[str, object]:
+    return {
+        "month": month_key(month),
+        "value_id": filters.value_id or ALL_VALUES,
+        "board": board,
+        "team_id": filters.team_id,
+        "department_id": filters.department_id,
+    }
+
+
+def _kind(filters: Filters) -> tuple[bool, bool]:
+    return filters.team_id is not None, filters.department_id is not None
 
 
 @dataclass(frozen=True)
@@ -147,18 +163,8 @@ def standings(
 
 def _board(session: Session, board: Board, month: Month, filters: Filters, limit: int) -> Ranking:
     # Every listed person's score: thousands of rows, as plain tuples
-    # (``kudos.reads``), from a statement built once for each kind of filter.
-    rows = read_rows(
-        session,
-        _everyone(filters.team_id is not None, filters.department_id is not None),
-        {
-            "month": month_key(month),
-            "value_id": filters.value_id or ALL_VALUES,
-            "board": board,
-            "team_id": filters.team_id,
-            "department_id": filters.department_id,
-        },
-    )
+    # (``kudos.reads``).
+    rows = read_rows(session, _everyone(*_kind(filters)), _bound(board, month, filters))
     person_ids = array("i", (person_id for person_id, _ in rows))
     person_scores = array("i", (score for _, score in rows))
     return Ranking(
@@ -171,36 +177,28 @@ def _board(session: Session, board: Board, month: Month, filters: Filters, limit
 
 @functools.cache
 def _everyone(by_team: bool, by_department: bool) -> Select:
-    """``_listed`` with its values bound at each run, in the score index's
-    order within the board: by person."""
-    score = LeaderboardScore
-    stmt = (
-        select(score.person_id, score.score)
-        .join(Person, and_(Person.id == score.person_id, Person.active))
-        .outerjoin(RecognitionPreference, RecognitionPreference.person_id == Person.id)
-        .where(
-            score.month == bindparam("month"),
-            score.value_id == bindparam("value_id"),
-            score.board == bindparam("board"),
-            func.coalesce(RecognitionPreference.on_leaderboards, True),
-        )
-        .order_by(score.person_id)
+    """Everyone listed and their score, in the score index's order within
+    the board: by person."""
+    return (
+        _listed(by_team, by_department)
+        .with_only_columns(LeaderboardScore.person_id, LeaderboardScore.score)
+        .order_by(LeaderboardScore.person_id)
     )
-    if by_team:
-        stmt = stmt.where(Person.team_id == bindparam("team_id"))
-    if by_department:
-        stmt = stmt.where(Person.department_id == bindparam("department_id"))
-    return stmt
+
+
+@functools.cache
+def _best(by_team: bool, by_department: bool, limit: int) -> Select:
+    """Exactly the score index's order (backwards): the read stops after
+    ``limit`` rows even when thousands of people share the top score."""
+    return (
+        _listed(by_team, by_department)
+        .order_by(LeaderboardScore.score.desc(), LeaderboardScore.person_id.desc())
+        .limit(limit)
+    )
 
 
 def _top(session: Session, board: Board, month: Month, filters: Filters, limit: int) -> list[Entry]:
-    top = session.execute(
-        # Exactly the score index's order (backwards): the read stops after
-        # ``limit`` rows even when thousands of people share the top score.
-        _listed(board, month, filters)
-        .order_by(LeaderboardScore.score.desc(), LeaderboardScore.person_id.desc())
-        .limit(limit)
-    ).all()
+    top = session.execute(_best(*_kind(filters), limit), _bound(board, month, filters)).all()
     entries: list[Entry] = []
     for position, (person_id, name, score) in enumerate(top, start=1):
         # Rows come best first, so a row's rank is its position unless it ties
