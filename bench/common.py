@@ -13,18 +13,20 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 from flask import Flask
 from flask_login.utils import _create_identifier
+from sqlalchemy import Engine, event
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kudos import create_app  # noqa: E402
+from kudos import create_app, reads  # noqa: E402
 from kudos.auth.sessions import SIGNED_IN_AT_KEY  # noqa: E402
 from tests.oidc_provider import free_port  # noqa: E402
 
@@ -161,3 +163,29 @@ def page_against_bare(
             server.terminate()
             server.wait()
     return bare, measured
+
+
+@contextmanager
+def recording_sql(engine: Engine) -> Iterator[list[tuple[str, object]]]:
+    """Every statement the app sends while the block runs, with its
+    parameters: through ``engine``, and the reads that go around the
+    session (``kudos/reads.py``), which run straight on the driver without
+    SQLAlchemy's events and are recorded where they run."""
+    recorded: list[tuple[str, object]] = []
+
+    def record(_conn, _cursor, statement, parameters, *_args) -> None:  # noqa: ANN001
+        recorded.append((statement, parameters))
+
+    fetch = reads._fetch_in_autocommit
+
+    def fetch_recorded(engine_, sql, parameters):  # noqa: ANN001, ANN202
+        recorded.append((sql, parameters))
+        return fetch(engine_, sql, parameters)
+
+    event.listen(engine, "before_cursor_execute", record)
+    reads._fetch_in_autocommit = fetch_recorded
+    try:
+        yield recorded
+    finally:
+        reads._fetch_in_autocommit = fetch
+        event.remove(engine, "before_cursor_execute", record)

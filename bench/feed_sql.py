@@ -26,14 +26,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, event, func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import RUNS, session_cookie  # noqa: E402
+from bench.common import RUNS, recording_sql, session_cookie  # noqa: E402
 from bench.workload import Request, app_for, check_answer, onboard, seeded  # noqa: E402
-from kudos import reads  # noqa: E402
 from kudos.db import make_engine, utcnow  # noqa: E402
 from kudos.extensions import db  # noqa: E402
 from kudos.people.models import Person  # noqa: E402
@@ -159,30 +158,14 @@ def viewers_and_pages(session: Session) -> list[tuple[Viewer, dict[str, str]]]:
 def page_sql(url: str, connection: Connection, viewer: Viewer, path: str) -> PageSql:
     app = app_for(url)
     engine = db.engine(app)
-    recorded: list[tuple[str, object]] = []
-
-    def record(_conn, _cursor, statement, parameters, *_args) -> None:  # noqa: ANN001
-        recorded.append((statement, parameters))
-
     client = app.test_client(use_cookies=False)
     client.environ_base.pop("HTTP_USER_AGENT", None)
     cookie = session_cookie(app, viewer.session)
     request = Request("GET", path, f"Cookie: session={cookie}", signed_in_as=viewer.name)
-    # Reads that go around the session (kudos/reads.py) run straight on the
-    # driver, without SQLAlchemy's events: recorded where they run.
-    fetch = reads._fetch_in_autocommit
-
-    def fetch_recorded(engine_, sql, parameters):  # noqa: ANN001, ANN202
-        recorded.append((sql, parameters))
-        return fetch(engine_, sql, parameters)
-
-    event.listen(engine, "before_cursor_execute", record)
-    reads._fetch_in_autocommit = fetch_recorded
     try:
-        response = client.get(path, headers=request.headers())
+        with recording_sql(engine) as recorded:
+            response = client.get(path, headers=request.headers())
     finally:
-        reads._fetch_in_autocommit = fetch
-        event.remove(engine, "before_cursor_execute", record)
         engine.dispose()
     problem = check_answer(request, response.status_code, response.get_data(as_text=True), False)
     if problem:

@@ -31,10 +31,10 @@ from zoneinfo import ZoneInfo
 from alembic import command
 from flask import Flask
 from markupsafe import escape
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, selectinload
 
-from bench.common import ROOT, SECRET, session_cookie
+from bench.common import ROOT, SECRET, recording_sql, session_cookie
 from kudos import create_app
 from kudos.auth.tokens import create_token, expiry_for
 from kudos.db import make_engine, utcnow
@@ -379,23 +379,15 @@ class SendCost:
 
 def statements_per_send(app: Flask, requests: list[Request], *, runs: int = 7) -> SendCost:
     """Sends through the API test client, in process: the median number of
-    statements and time of ``runs`` sends (after one to warm up)."""
+    statements (reads around the session too) and time of ``runs`` sends
+    (after one to warm up)."""
     engine = db.engine(app)
     client = app.test_client()
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
-        statements.append(statement)
-
     times, counts = [], []
     for number, request in enumerate(requests[: runs + 1]):
-        statements.clear()
-        event.listen(engine, "before_cursor_execute", count)
-        started = time.perf_counter()
-        try:
+        with recording_sql(engine) as statements:
+            started = time.perf_counter()
             response = client.post(request.path, data=request.body, headers=request.headers())
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
         elapsed = (time.perf_counter() - started) * 1000
         problem = check_answer(
             request, response.status_code, response.get_data(as_text=True), False

@@ -179,10 +179,15 @@ def _fetch_in_autocommit(engine: Engine, sql: str, params: dict[str, Any]) -> li
     """Straight on the pooled psycopg connection: SQLAlchemy's own
     autocommit connection costs as much again in Python as the round trip.
 
-    The driver's errors are raised as SQLAlchemy raises them (a lost
-    database is an ``OperationalError``, which the app answers with 503),
-    and a connection the database dropped is thrown away, not pooled."""
-    pooled = engine.raw_connection()
+    The driver's errors are raised as SQLAlchemy raises them (a database
+    that is down, or dropped the connection, is an ``OperationalError``,
+    which the app answers with 503), and a connection the database dropped
+    is thrown away, not pooled."""
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    try:
+        pooled = engine.raw_connection()
+    except dbapi_error as error:  # refused: down, or starting up
+        raise _as_sqlalchemy_error(engine, sql, params, error, lost=False) from error
     driver = pooled.driver_connection
     try:
         driver.autocommit = True
@@ -190,23 +195,29 @@ def _fetch_in_autocommit(engine: Engine, sql: str, params: dict[str, Any]) -> li
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         driver.autocommit = False
-    except engine.dialect.loaded_dbapi.Error as error:
+    except dbapi_error as error:
         lost = engine.dialect.is_disconnect(error, driver, None)
         if not lost:
             try:
                 driver.autocommit = False
-            except engine.dialect.loaded_dbapi.Error:
+            except dbapi_error:
                 lost = True
         if lost:
             pooled.invalidate(error)
-        raise DBAPIError.instance(
-            sql,
-            params,
-            error,
-            engine.dialect.loaded_dbapi.Error,
-            connection_invalidated=lost,
-            dialect=engine.dialect,
-        ) from error
+        raise _as_sqlalchemy_error(engine, sql, params, error, lost=lost) from error
     finally:
         pooled.close()  # back to the pool, or gone if invalidated
     return rows
+
+
+def _as_sqlalchemy_error(
+    engine: Engine, sql: str, params: dict[str, Any], error: Exception, *, lost: bool
+) -> DBAPIError:
+    return DBAPIError.instance(
+        sql,
+        params,
+        error,
+        engine.dialect.loaded_dbapi.Error,
+        connection_invalidated=lost,
+        dialect=engine.dialect,
+    )

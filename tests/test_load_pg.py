@@ -101,4 +101,4 @@ def test_each_sender_of_the_send_workload_gets_a_201(company):
     assert len({request.header for request in first_round}) == len(workload.senders)
     assert [answer(client, request) for request in first_round] == [None] * len(first_round)
     cost = statements_per_send(app, send_requests(workload, seed=23), runs=2)
-    assert cost.statements > 0
+    assert 0 < cost.statements <= 10  # the target of issue 13, reads around the session counted

@@ -13,11 +13,13 @@ from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, delete, select, text
+from sqlalchemy import Engine, delete, make_url, select, text
 from sqlalchemy.orm import Session
 
 from kudos import create_app
+from kudos.auth.models import ApiToken
 from kudos.auth.sessions import _signed_in_query
+from kudos.auth.tokens import hash_token
 from kudos.db import make_engine, utcnow
 from kudos.extensions import db
 from kudos.people.models import Person, Team
@@ -27,6 +29,7 @@ from kudos.recognition import feed
 from kudos.recognition.models import Kudos, Recognition
 from tests.conftest import TEST_SECRET_KEY, sign_in
 from tests.factories import Factory
+from tests.pgserver import free_port
 from tests.statements import statements
 
 
@@ -210,6 +213,31 @@ def test_a_connection_the_database_dropped_is_a_503_once_then_replaced(
 
     assert lost.status_code == 503
     assert again.status_code == 200
+
+
+def test_a_database_that_refuses_connections_is_a_503_for_pages_and_the_api(
+    database_url, writer_engine, tag, own_app
+):
+    """When the database refuses a new connection (stopped, or starting
+    up), the reads around the transaction answer 503 like every other
+    statement: a signed-in person's page, and an API call, whose token is
+    read the same way. Nothing listens on the app's port here."""
+    nowhere = make_url(database_url).set(port=free_port()).render_as_string(hide_password=False)
+    client = own_app(nowhere).test_client()
+    with Session(writer_engine) as writer:
+        person = Factory(writer).person(email=f"refused-{tag}@acme.example.com")
+        # Not through create_token: its audit entry would outlive the test.
+        raw = f"kudos_refused-{tag}"
+        writer.add(ApiToken(person=person, name="bot", token_hash=hash_token(raw), prefix=raw[:10]))
+        sign_in(client, person)
+        writer.commit()
+
+    page = client.get("/")
+    api = client.get("/api/v1/values", headers={"Authorization": f"Bearer {raw}"})
+
+    assert (page.status_code, api.status_code) == (503, 503)
+    assert page.headers["Retry-After"] == api.headers["Retry-After"]
+    assert api.json["error"]["code"] == "unavailable"
 
 
 def test_a_celebration_is_acknowledged_outside_a_transaction(

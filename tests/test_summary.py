@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from kudos.db import utcnow
+from kudos.people.models import Person
 from kudos.preferences.models import FavouriteValue, RecognitionPreference
 from kudos.summary.services import (
     SummaryForbidden,
@@ -290,6 +291,28 @@ def test_an_admin_sees_only_quotes_both_may_see(make, session, org):
     assert person_in(as_admin, org["sam"]).quotes == []
     assert person_in(as_admin, org["sam"]).received == 1
     assert [q.message for q in person_in(as_admin, org["tom"]).quotes] == ["public to Tom"]
+
+
+def test_team_quotes_follow_the_manager_s_team_and_the_admin_s_own(make, session, org):
+    """A team kudos to Tom shows to his manager, to an admin in his team, and
+    to nobody else: each viewer's team is their own, whatever was read before."""
+    platform, other_team = make.team("Platform"), make.team("Other")
+    org["tom"].team = platform
+    org["maya"].team = other_team
+    in_team = make.person(name="Ann Admin", admin_granted=True, team=platform)
+    outside = make.person(name="Oli Admin", admin_granted=True, team=other_team)
+    teamless = make.person(name="Nia Admin", admin_granted=True)
+    make.kudos(org["fay"], [org["tom"]], message="team thanks", visibility="team", at=MID_OCTOBER)
+
+    def quotes(viewer: Person | None) -> list[str]:
+        summary = summarise(session, org["maya"], viewer=viewer)
+        return [quote.message for quote in person_in(summary, org["tom"]).quotes]
+
+    assert quotes(None) == ["team thanks"]
+    assert quotes(in_team) == ["team thanks"]
+    assert quotes(outside) == []
+    assert quotes(teamless) == []
+    assert quotes(in_team) == ["team thanks"]
 
 
 def test_preferences_and_suggested_actions(make, session, org):

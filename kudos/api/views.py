@@ -27,7 +27,7 @@ from kudos.api.schemas import (
     user_json,
     value_json,
 )
-from kudos.auth.tokens import TokenExpired, authenticate, hash_token
+from kudos.auth.tokens import TokenExpired, authenticate, hash_token, last_use_pending
 from kudos.db import utcnow, valid_ids
 from kudos.extensions import csrf, db
 from kudos.leaderboard.services import BOARDS, DEFAULT_LIMIT, Entry, standings
@@ -100,7 +100,7 @@ def token_required(view: View) -> View:
                 "unauthorized",
                 "This API token is not valid (wrong or revoked, or its owner is no longer active).",
             )
-        if db.session.dirty:
+        if last_use_pending(db.session):
             # Its last use is kept whatever the request goes on to do (at
             # most once a minute; otherwise the request has one transaction).
             db.session.commit()

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cachetools import LRUCache
-from flask import Flask, Request, current_app, session
+from flask import Flask, Request, current_app, has_app_context, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_login import login_user
 from itsdangerous import BadSignature
@@ -27,11 +27,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from kudos import cache
 from kudos.auth import access
+from kudos.auth.models import ApiToken
 from kudos.db import utcnow, valid_ids
 from kudos.extensions import db, login_manager
 from kudos.people.models import Department, Person, Team
 from kudos.preferences.models import RecognitionPreference
-from kudos.reads import detached, read_rows
+from kudos.reads import AnySession, detached, read_rows
 
 SIGNED_IN_AT_KEY = "kudos_signed_in_at"
 # Session values a kept copy can share with every request's copy.
@@ -214,10 +215,13 @@ def _expressions(model: type) -> list[ColumnElement[object]]:
 
 
 @functools.cache
-def _signed_in_query() -> Select:
+def _signed_in_query(*, by_token: bool = False) -> Select:
     """Built once (after every model is mapped): the cache's freshness, then
     the person's columns in the order ``_person_from`` takes them. Teams,
-    departments and preferences outer-joined: a person may have none."""
+    departments and preferences outer-joined: a person may have none.
+
+    ``by_token``: the holder of the API token whose hash is bound, with the
+    token's ``TOKEN_COLUMNS`` first."""
     person, team, department = Person.__table__, Team.__table__, Department.__table__
     preference = RecognitionPreference.__table__
     columns = [
@@ -228,12 +232,42 @@ def _signed_in_query() -> Select:
         *_expressions(Department),
         *_expressions(RecognitionPreference),
     ]
-    return (
-        select(*columns)
-        .select_from(
-            person.outerjoin(team, team.c.id == person.c.team_id)
-            .outerjoin(department, department.c.id == person.c.department_id)
-            .outerjoin(preference, preference.c.person_id == person.c.id)
-        )
-        .where(person.c.id == bindparam("person_id"))
+    people = (
+        person.outerjoin(team, team.c.id == person.c.team_id)
+        .outerjoin(department, department.c.id == person.c.department_id)
+        .outerjoin(preference, preference.c.person_id == person.c.id)
     )
+    if not by_token:
+        return select(*columns).select_from(people).where(person.c.id == bindparam("person_id"))
+    token = ApiToken.__table__
+    return (
+        select(*(token.c[name] for name in TOKEN_COLUMNS), *columns)
+        .select_from(token.join(people, person.c.id == token.c.person_id))
+        .where(token.c.token_hash == bindparam("token_hash"))
+    )
+
+
+TOKEN_COLUMNS = ("id", "revoked_at", "expires_at", "last_used_at")
+
+
+def read_token_holder(
+    db_session: AnySession, token_hash: str
+) -> tuple[Sequence[Any], Person] | None:
+    """The API token with this hash (``TOKEN_COLUMNS``) and its holder, in
+    ``db_session``, in one round trip; None for no such token. As for a
+    signed-in person, the request's freshness is read with them, and the
+    holder as kept in the cache stands in for the row when it holds."""
+    rows = read_rows(db_session, _signed_in_query(by_token=True), {"token_hash": token_hash})
+    if not rows:
+        return None
+    token, row = rows[0][: len(TOKEN_COLUMNS)], rows[0][len(TOKEN_COLUMNS) :]
+    if has_app_context():
+        fresh = cache.remember_freshness(*row[:FRESHNESS_COLUMNS])
+        key = ("signed-in person", row[FRESHNESS_COLUMNS])
+        snapshot = cache.cached(db_session, key, lambda: _person_from(row[FRESHNESS_COLUMNS:]))
+        unseen = fresh.unseen
+    else:
+        snapshot, unseen = _person_from(row[FRESHNESS_COLUMNS:]), bool(row[2])
+    holder = db_session.merge(snapshot, load=False)
+    set_committed_value(holder, "has_unseen_recognitions", unseen)
+    return token, holder

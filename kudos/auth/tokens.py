@@ -11,17 +11,17 @@ deactivated: reactivating the person does not bring a token back.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from kudos.audit.services import record
 from kudos.auth.models import ApiToken
+from kudos.auth.sessions import read_token_holder
 from kudos.people.events import on_deactivation
 from kudos.people.models import Person
 
@@ -105,29 +105,38 @@ def authenticate(session: Session, raw: str, *, now: datetime) -> Person | None:
     """The active person a token belongs to, or None for a wrong or revoked
     token or an inactive owner; ``TokenExpired`` from the moment it expires
     (``expires_at == now`` is expired). Looking up by hash compares no
-    secrets in Python."""
+    secrets in Python.
+
+    Read in one round trip, outside any transaction on PostgreSQL (see
+    ``kudos.reads``); the last use, when written, is left in ``session``'s
+    transaction for the caller to commit (``last_use_pending``)."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
-    token = session.scalar(_token_query(), {"token_hash": hash_token(raw)})
-    if token is None or token.revoked_at is not None:
+    found = read_token_holder(session, hash_token(raw))
+    if found is None:
         return None
-    if token.expires_at is not None and token.expires_at <= now:
-        raise TokenExpired(token.expires_at)
-    if not token.person.active:
+    (token_id, revoked_at, expires_at, last_used_at), person = found
+    if revoked_at is not None:
         return None
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
-        token.last_used_at = now  # written with the caller's next flush
-    return token.person
+    if expires_at is not None and expires_at <= now:
+        raise TokenExpired(expires_at)
+    if not person.active:
+        return None
+    if last_used_at is None or now - last_used_at >= LAST_USED_PRECISION:
+        session.execute(
+            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now),
+            execution_options={"synchronize_session": False},  # no token is loaded
+        )
+        session.info[LAST_USE_PENDING] = True
+    return person
 
 
-@functools.cache
-def _token_query() -> Select[tuple[ApiToken]]:
-    """Built once: every API request runs it."""
-    return (
-        select(ApiToken)
-        .where(ApiToken.token_hash == bindparam("token_hash"))
-        .options(joinedload(ApiToken.person))
-    )
+LAST_USE_PENDING = "kudos_token_last_use_pending"
+
+
+def last_use_pending(session: Session) -> bool:
+    """Whether ``authenticate`` wrote a token's last use that is not committed yet."""
+    return bool(session.info.pop(LAST_USE_PENDING, False))
 
 
 def tokens_of(session: Session, person: Person) -> list[ApiToken]:

@@ -26,10 +26,13 @@ PostgreSQL, where two more set and reset planner settings for them).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -48,7 +51,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from kudos.db import valid_ids
-from kudos.people.models import Department, Person
+from kudos.people.models import Department, Person, Team
 from kudos.preferences.models import FavouriteValue, RecognitionPreference
 from kudos.recognition.models import Kudos, Recognition, Value, kudos_value
 from kudos.recognition.visibility import visible_to
@@ -309,23 +312,22 @@ def build_summary(
             session.execute(text(UNTUNE), untune)
         return summary
     by_id = {person.id: person for person in people}
-    if len(by_id) <= MAX_INLINE_IDS:
-        member_ids: list[int] | Select = list(by_id)
-    else:
-        member_ids = _team_ids(manager.id, indirect=indirect)
-
-    _add_favourites(session, by_id, member_ids)
     # The month in progress counts up to now.
     end = min(end, as_of)
-    thanked_the_team, thanked_by_the_team = _add_month_counts(
-        session, by_id, member_ids, manager.id, start, end
-    )
+    inline = len(by_id) <= MAX_INLINE_IDS
+    params = {"manager_id": manager.id, "start": start, "end": end}
+    if inline:
+        params["members"] = list(by_id)
+    team = _Team((indirect, inline), params)
+
+    _add_favourites(session, by_id, team)
+    thanked_the_team, thanked_by_the_team = _add_month_counts(session, by_id, team, manager.id)
     summary.thanked_the_team = thanked_the_team
     summary.thanked_by_the_team = thanked_by_the_team
-    summary.values = _add_values(session, by_id, member_ids, start, end)
-    _add_quotes(session, by_id, member_ids, manager, viewer, start, end)
+    summary.values = _add_values(session, by_id, team)
+    _add_quotes(session, by_id, team, manager, viewer)
     bounds[-1] = (start, end)
-    summary.trend = _trend(session, member_ids, manager.id, months, bounds, len(people))
+    summary.trend = _trend(session, team, months, bounds, len(people))
     if serial:
         session.execute(text(UNTUNE), untune)
     previous = summary.trend[-2]
@@ -338,8 +340,30 @@ def build_summary(
     return summary
 
 
-def _team_ids(manager_id: int, *, indirect: bool) -> Select:
+# The statements ------------------------------------------------------------------
+#
+# Each is built once for each kind of team (direct or every level below;
+# its ids as one list parameter, or selected again inside the statement),
+# with the manager, the team and the month as bound parameters: building
+# them for every summary cost more than running them for a small team.
+
+
+@dataclass(frozen=True)
+class _Team:
+    """Which team a summary is about: the kind of statements that select it
+    (indirect, inline: see ``_members``), and the parameters they take."""
+
+    kind: tuple[bool, bool]
+    params: dict[str, Any]
+
+    def with_params(self, **extra: Any) -> dict[str, Any]:  # noqa: ANN401
+        return {**self.params, **extra}
+
+
+@functools.cache
+def _team_ids(*, indirect: bool) -> Select:
     """The ids of the active people in the team, as a subquery."""
+    manager_id = bindparam("manager_id")
     if not indirect:
         return select(Person.id).where(Person.manager_id == manager_id, Person.active)
     tree = (
@@ -355,15 +379,23 @@ def _team_ids(manager_id: int, *, indirect: bool) -> Select:
     )
 
 
-def _team(
-    session: Session, manager_id: int, *, indirect: bool, as_of: datetime
-) -> list[PersonSummary]:
-    """Statement 1: the people, their preferences and when they were last recognised."""
+def _members(column: ColumnElement, kind: tuple[bool, bool]) -> ColumnElement[bool]:
+    """In the team, for a team of ``kind`` (indirect, inline): the ids as
+    one list parameter (one bound value each cost more to build than the
+    statement's SQL took to run), or the subquery."""
+    indirect, inline = kind
+    if inline:
+        return column.in_(bindparam("members", expanding=True))
+    return column.in_(_team_ids(indirect=indirect))
+
+
+@functools.cache
+def _team_statement(*, indirect: bool) -> Select:
     last = (
         select(Recognition.created_at)
         .where(
             Recognition.recipient_id == Person.id,
-            Recognition.created_at < as_of,
+            Recognition.created_at < bindparam("as_of"),
             _not_hidden(Recognition.kudos_id),
             _active(Recognition.sender_id),
         )
@@ -372,52 +404,65 @@ def _team(
         .correlate(Person)
         .scalar_subquery()
     )
-    stmt = (
-        select(Person, RecognitionPreference, last.label("last"))
+    return (
+        select(
+            Person.id,
+            Person.name,
+            Person.email,
+            Person.title,
+            Team.name,
+            Department.name,
+            Person.department_id,
+            Person.manager_id,
+            RecognitionPreference.person_id,
+            RecognitionPreference.audience,
+            RecognitionPreference.style,
+            RecognitionPreference.email_opt_in,
+            RecognitionPreference.on_leaderboards,
+            RecognitionPreference.best_way_to_thank,
+            last.label("last"),
+        )
+        .outerjoin(Team, Team.id == Person.team_id)
+        .outerjoin(Department, Department.id == Person.department_id)
         .outerjoin(RecognitionPreference, RecognitionPreference.person_id == Person.id)
-        .where(Person.id.in_(_team_ids(manager_id, indirect=indirect)))
+        .where(Person.id.in_(_team_ids(indirect=indirect)))
         .order_by(Person.name, Person.id)
     )
+
+
+def _team(
+    session: Session, manager_id: int, *, indirect: bool, as_of: datetime
+) -> list[PersonSummary]:
+    """Statement 1: the people, their preferences and when they were last recognised."""
+    rows = session.execute(
+        _team_statement(indirect=indirect), {"manager_id": manager_id, "as_of": as_of}
+    )
     people = []
-    for person, preference, last_at in session.execute(stmt):
+    for row in rows:
+        person_id, name, email, title, team, department, department_id, their_manager = row[:8]
+        onboarded, audience, style, email_opt_in, on_leaderboards, best_way, last_at = row[8:]
         people.append(
             PersonSummary(
-                id=person.id,
-                name=person.name,
-                email=person.email,
-                title=person.title,
-                team=person.team.name if person.team else None,
-                department=person.department.name if person.department else None,
-                department_id=person.department_id,
-                direct=person.manager_id == manager_id,
-                preferences=_preferences(preference),
+                id=person_id,
+                name=name,
+                email=email,
+                title=title,
+                team=team,
+                department=department,
+                department_id=department_id,
+                direct=their_manager == manager_id,
+                preferences=(
+                    NO_PREFERENCES
+                    if onboarded is None
+                    else Preferences(
+                        True, audience, style, email_opt_in, on_leaderboards, (), best_way
+                    )
+                ),
                 last_recognised_at=last_at,
                 days_since_recognised=(as_of - last_at).days if last_at else None,
             )
         )
     return people
-
-
-def _preferences(preference: RecognitionPreference | None) -> Preferences:
-    if preference is None:
-        return NO_PREFERENCES
-    return Preferences(
-        True,
-        preference.audience,
-        preference.style,
-        preference.email_opt_in,
-        preference.on_leaderboards,
-        (),
-        preference.best_way_to_thank,
-    )
-
-
-def _members(column: ColumnElement, member_ids: list[int] | Select) -> ColumnElement[bool]:
-    """In the team: the ids as one list parameter (one bound value each cost
-    more to build than the statement's SQL took to run), or the subquery."""
-    if isinstance(member_ids, list):
-        return column.in_(bindparam("members", member_ids, expanding=True))
-    return column.in_(member_ids)
 
 
 @functools.cache
@@ -450,51 +495,31 @@ def _active(person_id: ColumnElement) -> ColumnElement[bool]:
     return person_id.not_in(_inactive_ids())
 
 
-def _add_favourites(
-    session: Session, by_id: dict[int, PersonSummary], member_ids: list[int] | Select
-) -> None:
-    """Statement 2: favourite values, in the order each person chose them."""
-    favourites: dict[int, list[str]] = defaultdict(list)
-    rows = session.execute(
+@functools.cache
+def _favourites_statement(kind: tuple[bool, bool]) -> Select:
+    return (
         select(FavouriteValue.person_id, Value.name)
         .join(Value, Value.id == FavouriteValue.value_id)
-        .where(_members(FavouriteValue.person_id, member_ids))
+        .where(_members(FavouriteValue.person_id, kind))
         .order_by(FavouriteValue.person_id, FavouriteValue.position)
     )
+
+
+def _add_favourites(session: Session, by_id: dict[int, PersonSummary], team: _Team) -> None:
+    """Statement 2: favourite values, in the order each person chose them."""
+    favourites: dict[int, list[str]] = defaultdict(list)
+    rows = session.execute(_favourites_statement(team.kind), team.params)
     for person_id, name in rows:
         favourites[person_id].append(name)
     for person_id, names in favourites.items():
         person = by_id[person_id]
         if person.preferences.onboarded:
-            prefs = person.preferences
-            person.preferences = Preferences(
-                prefs.onboarded,
-                prefs.audience,
-                prefs.style,
-                prefs.email_opt_in,
-                prefs.on_leaderboards,
-                tuple(names),
-                prefs.best_way_to_thank,
+            person.preferences = dataclasses.replace(
+                person.preferences, favourite_values=tuple(names)
             )
 
 
-def _counted(start: datetime, end: datetime) -> list[ColumnElement[bool]]:
-    """Conditions for a received recognition that counts, in [start, end)."""
-    return [
-        _not_hidden(Recognition.kudos_id),
-        _active(Recognition.sender_id),
-        Recognition.created_at >= start,
-        Recognition.created_at < end,
-    ]
-
-
-def _both_sides(
-    member_ids: list[int] | Select,
-    start: datetime,
-    end: datetime,
-    *extra: ColumnElement,
-    departments: bool = True,
-) -> Select:
+def _both_sides(kind: tuple[bool, bool], *extra: ColumnElement, departments: bool = True) -> Select:
     """Recognitions in [start, end) received ("r") or given ("g") by members:
     side, the member, the other person (and their department)."""
     parts = []
@@ -509,10 +534,10 @@ def _both_sides(
             *extra,
         ]
         part = select(*columns).where(
-            _members(member_column, member_ids),
+            _members(member_column, kind),
             _not_hidden(Recognition.kudos_id),
-            Recognition.created_at >= start,
-            Recognition.created_at < end,
+            Recognition.created_at >= bindparam("start"),
+            Recognition.created_at < bindparam("end"),
         )
         if departments:
             other = _person_alias("other")
@@ -525,18 +550,10 @@ def _both_sides(
     return union_all(*parts).subquery("recognitions")
 
 
-def _add_month_counts(
-    session: Session,
-    by_id: dict[int, PersonSummary],
-    member_ids: list[int] | Select,
-    manager_id: int,
-    start: datetime,
-    end: datetime,
-) -> tuple[list[DepartmentCount], list[DepartmentCount]]:
-    """Statement 3: the month's recognitions grouped by member, other person
-    and side; everything per person and the internal customers follow."""
-    both = _both_sides(member_ids, start, end)
-    rows = session.execute(
+@functools.cache
+def _month_counts_statement(kind: tuple[bool, bool]) -> Select:
+    both = _both_sides(kind)
+    return (
         select(
             both.c.side,
             both.c.member,
@@ -549,7 +566,15 @@ def _add_month_counts(
         .group_by(
             both.c.side, both.c.member, both.c.other, both.c.other_department, Department.name
         )
-    ).all()
+    )
+
+
+def _add_month_counts(
+    session: Session, by_id: dict[int, PersonSummary], team: _Team, manager_id: int
+) -> tuple[list[DepartmentCount], list[DepartmentCount]]:
+    """Statement 3: the month's recognitions grouped by member, other person
+    and side; everything per person and the internal customers follow."""
+    rows = session.execute(_month_counts_statement(team.kind), team.params).all()
     senders: dict[int, set[int]] = defaultdict(set)
     thanked_us: Counter[tuple[int | None, str]] = Counter()
     thanked_by_us: Counter[tuple[int | None, str]] = Counter()
@@ -581,15 +606,9 @@ def _departments(counts: Counter[tuple[int | None, str]]) -> list[DepartmentCoun
     )
 
 
-def _add_values(
-    session: Session,
-    by_id: dict[int, PersonSummary],
-    member_ids: list[int] | Select,
-    start: datetime,
-    end: datetime,
-) -> list[ValueCount]:
-    """Statement 4: values received, per person and for the team."""
-    rows = session.execute(
+@functools.cache
+def _values_statement(kind: tuple[bool, bool]) -> Select:
+    return (
         select(
             Recognition.recipient_id,
             Value.slug,
@@ -600,40 +619,53 @@ def _add_values(
         )
         .join(kudos_value, kudos_value.c.kudos_id == Recognition.kudos_id)
         .join(Value, Value.id == kudos_value.c.value_id)
-        .where(_members(Recognition.recipient_id, member_ids), *_counted(start, end))
+        .where(
+            _members(Recognition.recipient_id, kind),
+            _not_hidden(Recognition.kudos_id),
+            _active(Recognition.sender_id),
+            Recognition.created_at >= bindparam("start"),
+            Recognition.created_at < bindparam("end"),
+        )
         .group_by(
             Recognition.recipient_id, Value.id, Value.slug, Value.name, Value.emoji, Value.position
         )
         .order_by(Recognition.recipient_id, func.count().desc(), Value.position, Value.id)
-    ).all()
+    )
+
+
+def _add_values(session: Session, by_id: dict[int, PersonSummary], team: _Team) -> list[ValueCount]:
+    """Statement 4: values received, per person and for the team."""
+    rows = session.execute(_values_statement(team.kind), team.params).all()
     # Most received first; ties in the company's order of values.
-    team: Counter[tuple[int, str, str, str]] = Counter()
+    counts: Counter[tuple[int, str, str, str]] = Counter()
     for recipient_id, slug, name, emoji, position, count in rows:
         by_id[recipient_id].values.append(ValueCount(slug, name, emoji, count))
-        team[(position, slug, name, emoji)] += count
+        counts[(position, slug, name, emoji)] += count
     return [
         ValueCount(slug, name, emoji, count)
         for (_, slug, name, emoji), count in sorted(
-            team.items(), key=lambda item: (-item[1], item[0][0], item[0][1])
+            counts.items(), key=lambda item: (-item[1], item[0][0], item[0][1])
         )
     ]
 
 
-def _add_quotes(
-    session: Session,
-    by_id: dict[int, PersonSummary],
-    member_ids: list[int] | Select,
-    manager: Person,
-    viewer: Person | None,
-    start: datetime,
-    end: datetime,
-) -> None:
-    """Statement 5: the newest kudos per person that the manager (and the
-    viewer) may see, at most three each."""
+def _viewer(prefix: str, *, has_team: bool) -> SimpleNamespace:
+    """Bound parameters standing for a viewer (``visibility.Viewer``)."""
+    return SimpleNamespace(
+        id=bindparam(f"{prefix}_id"),
+        team_id=bindparam(f"{prefix}_team_id") if has_team else None,
+    )
+
+
+@functools.cache
+def _quotes_statement(
+    kind: tuple[bool, bool], manager_has_team: bool, viewer_has_team: bool | None
+) -> Select:
+    """``viewer_has_team`` is None when the manager reads their own summary."""
     sender = _person_alias("sender")
-    visible = visible_to(manager)
-    if viewer is not None and viewer.id != manager.id:
-        visible = and_(visible, visible_to(viewer))
+    visible = visible_to(_viewer("manager", has_team=manager_has_team))
+    if viewer_has_team is not None:
+        visible = and_(visible, visible_to(_viewer("viewer", has_team=viewer_has_team)))
     ranked = (
         select(
             Recognition.recipient_id.label("recipient_id"),
@@ -653,20 +685,37 @@ def _add_quotes(
         .join(Kudos, Kudos.id == Recognition.kudos_id)
         .join(sender, sender.id == Recognition.sender_id)
         .where(
-            _members(Recognition.recipient_id, member_ids),
-            Recognition.created_at >= start,
-            Recognition.created_at < end,
+            _members(Recognition.recipient_id, kind),
+            Recognition.created_at >= bindparam("start"),
+            Recognition.created_at < bindparam("end"),
             sender.active,
             visible,  # hidden kudos too
         )
         .subquery("ranked")
     )
-    rows = session.execute(
+    return (
         select(ranked)
         .where(ranked.c.position <= QUOTES_PER_PERSON)
         .order_by(ranked.c.recipient_id, ranked.c.position)
     )
-    for row in rows:
+
+
+def _add_quotes(
+    session: Session,
+    by_id: dict[int, PersonSummary],
+    team: _Team,
+    manager: Person,
+    viewer: Person | None,
+) -> None:
+    """Statement 5: the newest kudos per person that the manager (and the
+    viewer) may see, at most three each."""
+    params = team.with_params(manager_team_id=manager.team_id)
+    viewer_has_team = None
+    if viewer is not None and viewer.id != manager.id:
+        viewer_has_team = viewer.team_id is not None
+        params.update(viewer_id=viewer.id, viewer_team_id=viewer.team_id)
+    statement = _quotes_statement(team.kind, manager.team_id is not None, viewer_has_team)
+    for row in session.execute(statement, params):
         by_id[row.recipient_id].quotes.append(
             Quote(
                 row.kudos_id,
@@ -683,30 +732,39 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+@functools.cache
+def _trend_statement(kind: tuple[bool, bool]) -> Select:
+    """Over [start, end) of the six months, ``end_0`` … ``end_4`` where each
+    of the first five ends."""
+    bucket = case(
+        *(
+            (Recognition.created_at < bindparam(f"end_{index}"), index)
+            for index in range(TREND_MONTHS - 1)
+        ),
+        else_=TREND_MONTHS - 1,
+    ).label("bucket")
+    both = _both_sides(kind, bucket, departments=False)
+    by_manager = case((both.c.other == bindparam("manager_id"), both.c.member))
+    return select(
+        both.c.bucket,
+        both.c.side,
+        func.count(),
+        func.count(distinct(both.c.member)),
+        func.count(distinct(by_manager)),
+    ).group_by(both.c.bucket, both.c.side)
+
+
 def _trend(
     session: Session,
-    member_ids: list[int] | Select,
-    manager_id: int,
+    team: _Team,
     months: list[Month],
     bounds: list[tuple[datetime, datetime]],
     members: int,
 ) -> list[TrendPoint]:
     """Statement 6: six months of team totals, aggregated in SQL."""
-    bucket = case(
-        *((Recognition.created_at < end, index) for index, (_, end) in enumerate(bounds[:-1])),
-        else_=len(bounds) - 1,
-    ).label("bucket")
-    both = _both_sides(member_ids, bounds[0][0], bounds[-1][1], bucket, departments=False)
-    by_manager = case((both.c.other == manager_id, both.c.member))
-    rows = session.execute(
-        select(
-            both.c.bucket,
-            both.c.side,
-            func.count(),
-            func.count(distinct(both.c.member)),
-            func.count(distinct(by_manager)),
-        ).group_by(both.c.bucket, both.c.side)
-    ).all()
+    ends = {f"end_{index}": end for index, (_, end) in enumerate(bounds[:-1])}
+    params = team.with_params(start=bounds[0][0], end=bounds[-1][1], **ends)
+    rows = session.execute(_trend_statement(team.kind), params).all()
     numbers: dict[tuple[int, str], tuple[int, int, int]] = {
         (bucket_index, side): (count, people, by_me)
         for bucket_index, side, count, people, by_me in rows
