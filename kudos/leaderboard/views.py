@@ -135,16 +135,16 @@ def filter_form(query: Query) -> Markup:
     )
 
 
-def boards_html(query: Query, viewer_id: int) -> Markup:
-    """Both boards as ``viewer_id`` sees them (their own line marked), from
-    the boards everyone shares (``standings``)."""
+def boards_for(query: Query, viewer_id: int) -> tuple[list[Standings], dict[str, Markup]]:
+    """Both boards as ``viewer_id`` sees them, from the boards everyone
+    shares (``standings``), and each board's top as HTML with their own
+    row marked (for ``_boards.html``)."""
     boards = [
         standings(db.session, board, query.month, filters=query.filters, viewer_id=viewer_id)
         for board in BOARDS
     ]
     lists = {board.board: _marked(board_list(query, board), viewer_id) for board in boards}
-    html = render_template("leaderboard/_boards.html", boards=boards, lists=lists)
-    return Markup(html)  # noqa: S704 - rendered by Jinja, which escaped every value
+    return boards, lists
 
 
 def board_list(query: Query, board: Standings) -> str:
@@ -185,12 +185,14 @@ def page() -> str:
     if query is None:
         abort(400, " ".join(problems.values()))
     current = Month.containing(utcnow(), org_zone())
+    boards, lists = boards_for(query, current_user.id)
     return render_template(
         "leaderboard/page.html",
         query=query,
         current=current,
         filters=filter_form(query),
-        boards=boards_html(query, current_user.id),
+        boards=boards,
+        lists=lists,
         opted_out=current_user.preference is not None
         and not current_user.preference.on_leaderboards,
     )
