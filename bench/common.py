@@ -97,13 +97,15 @@ def session_cookie(app: Flask, person_session: str, *, user_agent: str | None = 
     now, as sign-in makes it, for a client from 127.0.0.1 sending
     ``user_agent`` (wrk sends none).
 
-    It holds Flask-Login's fingerprint of the client and a CSRF secret, as
-    a browser's does after its first page, so pages never rewrite it."""
+    It is permanent, as sign-in makes it, and holds Flask-Login's
+    fingerprint of the client and a CSRF secret, as a browser's does after
+    its first page, so pages never rewrite it."""
     headers = {"User-Agent": user_agent} if user_agent is not None else {}
     with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"}, headers=headers):
         identifier = _create_identifier()
     return app.session_interface.get_signing_serializer(app).dumps(
         {
+            "_permanent": True,
             "_user_id": person_session,
             "_fresh": True,
             "_id": identifier,

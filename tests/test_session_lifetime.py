@@ -91,3 +91,17 @@ def test_the_cookie_expires_with_the_session_not_later(client, make):
     cookie = next(v for v in response.headers.getlist("Set-Cookie") if v.startswith("session="))
     expires = next(p for p in cookie.split(";") if p.strip().lower().startswith("expires="))
     assert parsedate_to_datetime(expires.split("=", 1)[1]) == begun + timedelta(hours=12)
+
+
+def test_a_reload_leaves_the_cookie_as_it_is(client, make):
+    """The cookie's expiry is fixed at sign-in, so a request that changes
+    nothing in the session writes no cookie (each one cost a signature)."""
+    begun = utcnow().replace(microsecond=0) - timedelta(hours=1)
+    signed_in_at(client, make.person(), begun)
+    client.get("/")  # the first page may add the forms' CSRF secret
+
+    again = client.get("/")
+
+    assert again.status_code == 200
+    assert not [v for v in again.headers.getlist("Set-Cookie") if v.startswith("session=")]
+    assert client.get_cookie("session").expires == begun + timedelta(hours=12)

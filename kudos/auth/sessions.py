@@ -95,6 +95,10 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None  # the sign-in page explains itself
     app.session_interface = LifetimeSessionInterface()
+    # The cookie's expiry is fixed at sign-in (``get_expiration_time``), so
+    # renewing it on every response changed nothing but cost a signature
+    # and a Set-Cookie header each time: it is written when it changes.
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     access.init_app(app)
 
 
