@@ -472,7 +472,7 @@ def test_after_twelve_hours_the_provider_is_asked_again(
     assert find(session, "ana@acme.example.com").is_admin
     users.update("ana", groups=["staff"])  # removed from the admin group
 
-    # Busy all day: every request renews the cookie, not the lifetime.
+    # Busy all day: requests go on, the lifetime does not grow.
     for hours in (1, 6, 11):
         clock[0] = start + timedelta(hours=hours)
         assert client.get("/admin/").status_code == 200

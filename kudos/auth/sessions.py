@@ -48,7 +48,7 @@ VERIFIED_KEPT = 4096  # cookies, in each worker
 
 class LifetimeSessionInterface(SecureCookieSessionInterface):
     """Signed cookies whose expiry stops at the end of the session's lifetime,
-    even though each response renews the cookie.
+    whenever the cookie is written.
 
     A cookie whose signature was checked keeps its decoded contents for
     ``VERIFIED_FOR`` seconds (never past the signature's own expiry): the
