@@ -402,9 +402,12 @@ def freshness_columns(viewer: ColumnElement[int] | None) -> list[ColumnElement[A
 
 
 def remember_freshness(token: str | None, newest: int | None, unseen: bool | None) -> Freshness:
-    """This request's freshness, as read by ``freshness_columns``."""
+    """This request's freshness, as read by ``freshness_columns`` (kept for
+    the request; a service called outside one, as a command or a test may,
+    keeps nothing)."""
     fresh = Freshness(token, newest or 0, None if unseen is None else bool(unseen))
-    setattr(g, FRESHNESS, fresh)
+    if has_app_context():
+        setattr(g, FRESHNESS, fresh)
     return fresh
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cachetools import LRUCache
-from flask import Flask, Request, current_app, has_app_context, session
+from flask import Flask, Request, current_app, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_login import login_user
 from itsdangerous import BadSignature
@@ -164,18 +164,29 @@ def read_signed_in(person_id: int) -> tuple[cache.Freshness, Person] | None:
     each request reads that. Made from the plain row here: this is every
     signed-in person's first request in a worker, and the ORM's loading of
     the same took most of that request's time."""
-    key = ("signed-in person", person_id)
+    key = _kept_key(person_id)
     if cache.probably_kept(key):
         # Most requests: the kept person holds, and the freshness alone is read.
         fresh = cache.freshness(db.session, viewer_id=person_id)
         snapshot = cache.cached(db.session, key, lambda: _read_person(person_id))
-    else:
-        rows = read_rows(db.session, _signed_in_query(), {"person_id": person_id})
-        if not rows:
-            return None
-        fresh = cache.remember_freshness(*rows[0][:FRESHNESS_COLUMNS])
-        snapshot = cache.cached(db.session, key, lambda: _person_from(rows[0][FRESHNESS_COLUMNS:]))
-    return None if snapshot is None else (fresh, snapshot)
+        return None if snapshot is None else (fresh, snapshot)
+    rows = read_rows(db.session, _signed_in_query(), {"person_id": person_id})
+    return _kept_from(db.session, person_id, rows[0]) if rows else None
+
+
+def _kept_key(person_id: int) -> tuple[str, int]:
+    return ("signed-in person", person_id)
+
+
+def _kept_from(
+    db_session: AnySession, person_id: int, row: Sequence[Any]
+) -> tuple[cache.Freshness, Person]:
+    """From a ``_signed_in_query`` row: the request's freshness, remembered,
+    and the person as kept in the cache (made from the row if not kept)."""
+    fresh = cache.remember_freshness(*row[:FRESHNESS_COLUMNS])
+    person_row = row[FRESHNESS_COLUMNS:]
+    snapshot = cache.cached(db_session, _kept_key(person_id), lambda: _person_from(person_row))
+    return fresh, snapshot
 
 
 def _read_person(person_id: int) -> Person | None:
@@ -251,7 +262,7 @@ def _signed_in_query(*, by_token: bool = False) -> Select:
     )
 
 
-TOKEN_COLUMNS = ("id", "revoked_at", "expires_at", "last_used_at")
+TOKEN_COLUMNS = ("id", "person_id", "revoked_at", "expires_at", "last_used_at")
 
 
 def read_token_holder(
@@ -265,13 +276,7 @@ def read_token_holder(
     if not rows:
         return None
     token, row = rows[0][: len(TOKEN_COLUMNS)], rows[0][len(TOKEN_COLUMNS) :]
-    if has_app_context():
-        fresh = cache.remember_freshness(*row[:FRESHNESS_COLUMNS])
-        key = ("signed-in person", row[FRESHNESS_COLUMNS])
-        snapshot = cache.cached(db_session, key, lambda: _person_from(row[FRESHNESS_COLUMNS:]))
-        unseen = fresh.unseen
-    else:
-        snapshot, unseen = _person_from(row[FRESHNESS_COLUMNS:]), bool(row[2])
+    fresh, snapshot = _kept_from(db_session, token[TOKEN_COLUMNS.index("person_id")], row)
     holder = db_session.merge(snapshot, load=False)
-    set_committed_value(holder, "has_unseen_recognitions", unseen)
+    set_committed_value(holder, "has_unseen_recognitions", fresh.unseen)
     return token, holder

@@ -115,7 +115,7 @@ def authenticate(session: Session, raw: str, *, now: datetime) -> Person | None:
     found = read_token_holder(session, hash_token(raw))
     if found is None:
         return None
-    (token_id, revoked_at, expires_at, last_used_at), person = found
+    (token_id, _, revoked_at, expires_at, last_used_at), person = found
     if revoked_at is not None:
         return None
     if expires_at is not None and expires_at <= now:

@@ -495,6 +495,14 @@ def _active(person_id: ColumnElement) -> ColumnElement[bool]:
     return person_id.not_in(_inactive_ids())
 
 
+def _in_month() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """A recognition made in [start, end), the bounds bound at each run."""
+    return (
+        Recognition.created_at >= bindparam("start"),
+        Recognition.created_at < bindparam("end"),
+    )
+
+
 @functools.cache
 def _favourites_statement(kind: tuple[bool, bool]) -> Select:
     return (
@@ -536,8 +544,7 @@ def _both_sides(kind: tuple[bool, bool], *extra: ColumnElement, departments: boo
         part = select(*columns).where(
             _members(member_column, kind),
             _not_hidden(Recognition.kudos_id),
-            Recognition.created_at >= bindparam("start"),
-            Recognition.created_at < bindparam("end"),
+            *_in_month(),
         )
         if departments:
             other = _person_alias("other")
@@ -623,8 +630,7 @@ def _values_statement(kind: tuple[bool, bool]) -> Select:
             _members(Recognition.recipient_id, kind),
             _not_hidden(Recognition.kudos_id),
             _active(Recognition.sender_id),
-            Recognition.created_at >= bindparam("start"),
-            Recognition.created_at < bindparam("end"),
+            *_in_month(),
         )
         .group_by(
             Recognition.recipient_id, Value.id, Value.slug, Value.name, Value.emoji, Value.position
@@ -686,8 +692,7 @@ def _quotes_statement(
         .join(sender, sender.id == Recognition.sender_id)
         .where(
             _members(Recognition.recipient_id, kind),
-            Recognition.created_at >= bindparam("start"),
-            Recognition.created_at < bindparam("end"),
+            *_in_month(),
             sender.active,
             visible,  # hidden kudos too
         )
