@@ -1,14 +1,31 @@
-"""The ``kudos`` command (also available as ``flask --app kudos …``)."""
+"""The ``kudos`` command (also available as ``flask --app kudos …``).
+
+``kudos --demo COMMAND`` runs a command on the demo's database (what
+``./scripts/demo`` serves) with the demo's settings. A command that needs a
+database first checks that it is there and migrated, and otherwise says in
+one line which database and what to do, before anything could create an
+empty SQLite file.
+"""
 
 from __future__ import annotations
 
+import functools
+import logging
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from alembic import command as alembic_command
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from flask import current_app
-from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from flask.cli import AppGroup, FlaskGroup, ScriptInfo, with_appcontext
+from sqlalchemy import make_url
+from sqlalchemy.exc import OperationalError
 
 import config
 from kudos.extensions import db
@@ -23,20 +40,147 @@ rollups_cli = AppGroup("rollups", help="Leaderboard rollups.")
 summaries_cli = AppGroup("summaries", help="The managers' monthly summaries.")
 
 
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
 def _alembic() -> object:
     return alembic_config(current_app.config["DATABASE_URL"])
+
+
+# Is the database there? ---------------------------------------------------------
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other engines and in-memory ones)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _in_demo() -> bool:
+    return bool(current_app.config.get("DEMO"))
+
+
+def _upgrade_command() -> str:
+    return "kudos --demo db upgrade" if _in_demo() else "kudos db upgrade"
+
+
+def _no_file(path: Path) -> str:
+    if _in_demo():
+        return (
+            f"there is no demo database at {path} yet: run ./scripts/demo first "
+            "(or kudos demo --no-serve)"
+        )
+    if not path.parent.is_dir():
+        return (
+            f"there is no database at {path}, nor a folder {path.parent}: check "
+            "KUDOS_DATABASE_URL, or create the folder and run `kudos db upgrade`"
+        )
+    from kudos.demo.runner import demo_database
+
+    hint = ""
+    if "KUDOS_DATABASE_URL" not in os.environ and demo_database().exists():
+        command = " ".join(click.get_current_context().command_path.split()[1:])
+        hint = f"; for the demo's database, run: kudos --demo {command} …"
+    return (
+        f"there is no database at {path}: create it with `kudos db upgrade`, or set "
+        f"KUDOS_DATABASE_URL to the one to use{hint}"
+    )
+
+
+def _first_line(error: Exception) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _schema_problem(url: str) -> str | None:
+    # Alembic says which engine it talks to at INFO: not worth a line here.
+    alembic_log = logging.getLogger("alembic.runtime.migration")
+    level = alembic_log.level
+    alembic_log.setLevel(logging.WARNING)
+    try:
+        current = set(MigrationContext.configure(db.session.connection()).get_current_heads())
+    except OperationalError as error:
+        db.session.rollback()
+        return f"cannot open the database {_shown(url)}: {_first_line(error)}"
+    finally:
+        alembic_log.setLevel(level)
+    script = ScriptDirectory.from_config(alembic_config())
+    heads = set(script.get_heads())
+    if not current:
+        return f"the database {_shown(url)} has no Kudos tables yet: run `{_upgrade_command()}`"
+    if current == heads:
+        return None
+    try:
+        for revision in current:
+            script.get_revision(revision)
+    except CommandError:
+        return (
+            f"the database {_shown(url)} is at revision {', '.join(sorted(current))}, which "
+            "this version of Kudos does not know: was it upgraded by a newer one?"
+        )
+    return (
+        f"the database {_shown(url)} is at revision {', '.join(sorted(current))}, not "
+        f"{', '.join(sorted(heads))}: run `{_upgrade_command()}`"
+    )
+
+
+def database_problem(*, migrated: bool = True) -> str | None:
+    """Why the configured database cannot be used (one line), or None.
+    A missing SQLite file is never opened: that would create it empty."""
+    url = current_app.config["DATABASE_URL"]
+    path = _sqlite_file(url)
+    if path is not None and not path.exists():
+        return _no_file(path)
+    return _schema_problem(url) if migrated else None
+
+
+def needs_database(*, migrated: bool = True) -> Callable[[Command], Command]:
+    """Stop the command with one line when its database is missing, or (with
+    ``migrated``) not at this version's schema."""
+
+    def decorate(command: Command) -> Command:
+        @functools.wraps(command)
+        def checked(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+            if (problem := database_problem(migrated=migrated)) is not None:
+                raise click.ClickException(problem)
+            return command(*args, **kwargs)
+
+        return checked  # type: ignore[return-value]
+
+    return decorate
+
+
+# Commands -------------------------------------------------------------------------
 
 
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
-    """Upgrade the schema to REVISION (default: the newest)."""
-    alembic_command.upgrade(_alembic(), revision)
+    """Upgrade the schema to REVISION (default: the newest); creates the database."""
+    path = _sqlite_file(current_app.config["DATABASE_URL"])
+    if path is not None and not path.parent.is_dir():
+        raise click.ClickException(
+            f"cannot create the database {path}: the folder {path.parent} does not exist"
+        )
+    try:
+        alembic_command.upgrade(_alembic(), revision)
+    except OperationalError as error:
+        raise click.ClickException(
+            f"cannot open the database {_shown(current_app.config['DATABASE_URL'])}: "
+            f"{_first_line(error)}"
+        ) from None
     click.echo(f"Database is at revision {revision}.")
 
 
 @db_cli.command("downgrade")
 @click.argument("revision")
+@needs_database(migrated=False)
 def db_downgrade(revision: str) -> None:
     """Downgrade the schema to REVISION (e.g. -1, or base for an empty database)."""
     alembic_command.downgrade(_alembic(), revision)
@@ -44,6 +188,7 @@ def db_downgrade(revision: str) -> None:
 
 
 @db_cli.command("current")
+@needs_database(migrated=False)
 def db_current() -> None:
     """Show the schema revision the database is at."""
     alembic_command.current(_alembic(), verbose=False)
@@ -52,6 +197,7 @@ def db_current() -> None:
 @db_cli.command("revision")
 @click.option("-m", "--message", required=True, help="What the migration does.")
 @click.option("--autogenerate/--empty", default=True, help="Compare the models with the database.")
+@needs_database(migrated=False)
 def db_revision(message: str, autogenerate: bool) -> None:
     """Write a new migration (for developers)."""
     alembic_command.revision(_alembic(), message=message, autogenerate=autogenerate)
@@ -64,6 +210,7 @@ def db_revision(message: str, autogenerate: bool) -> None:
     is_flag=True,
     help="Deactivate people who are active but absent from the file.",
 )
+@needs_database()
 def users_import(csv_file: Path, deactivate_missing: bool) -> None:
     """Create or update people from CSV_FILE (email,name,title,department,team,manager_email).
 
@@ -103,6 +250,7 @@ def _person_by_email(email: str):  # noqa: ANN202
 
 @admins_cli.command("add")
 @click.argument("email")
+@needs_database()
 def admins_add(email: str) -> None:
     """Make EMAIL an admin (kept whatever the identity provider's groups say)."""
     from kudos.audit.services import record
@@ -116,6 +264,7 @@ def admins_add(email: str) -> None:
 
 @admins_cli.command("remove")
 @click.argument("email")
+@needs_database()
 def admins_remove(email: str) -> None:
     """Remove the admin rights granted in Kudos (not those from the provider's group)."""
     from kudos.audit.services import record
@@ -129,6 +278,7 @@ def admins_remove(email: str) -> None:
 
 
 @admins_cli.command("list")
+@needs_database()
 def admins_list() -> None:
     """List admins and where their rights come from."""
     from sqlalchemy import select
@@ -157,6 +307,7 @@ def admins_list() -> None:
     type=click.IntRange(1, 3600),
     help="Seconds between runs with --loop.",
 )
+@needs_database()
 def outbox_deliver(loop: bool, interval: int) -> None:
     """Send the e-mails that are due through KUDOS_SMTP_URL."""
     import time
@@ -176,6 +327,7 @@ def outbox_deliver(loop: bool, interval: int) -> None:
 
 
 @outbox_cli.command("status")
+@needs_database()
 def outbox_status() -> None:
     """Count queued, sent and failed e-mails."""
     from sqlalchemy import func, select
@@ -201,6 +353,7 @@ def outbox_status() -> None:
     help="Days until the token expires (default: KUDOS_API_TOKEN_DAYS, 90 unless set).",
 )
 @click.option("--no-expiry", is_flag=True, help="A token that never expires (revoke it by hand).")
+@needs_database()
 def tokens_create(email: str, name: str, expires_in_days: int | None, no_expiry: bool) -> None:
     """Create an API token for EMAIL and print it (it is shown only once)."""
     from kudos.auth.tokens import TokenRejected, create_token, expiry_for
@@ -226,6 +379,7 @@ def tokens_create(email: str, name: str, expires_in_days: int | None, no_expiry:
 
 
 @rollups_cli.command("rebuild")
+@needs_database()
 def rollups_rebuild() -> None:
     """Recompute the leaderboard rollups (after changing KUDOS_TIMEZONE)."""
     from zoneinfo import ZoneInfo
@@ -245,6 +399,7 @@ def rollups_rebuild() -> None:
     "month_text",
     help="YYYY-MM in the company's time zone (default: last month).",
 )
+@needs_database()
 def summaries_send(month_text: str | None) -> None:
     """Queue each manager's summary for MONTH by e-mail (once: safe to run again)."""
     from zoneinfo import ZoneInfo
@@ -270,7 +425,13 @@ def summaries_send(month_text: str | None) -> None:
 
 
 @click.command("demo")
-@click.option("--port", default=5000, show_default=True, help="Port on 127.0.0.1.")
+@click.option(
+    "--port",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port on 127.0.0.1 (if it is taken, the demo says so and stops).",
+)
 @click.option("--no-serve", is_flag=True, help="Prepare the demo database and exit.")
 @click.option(
     "--database",
@@ -297,6 +458,7 @@ def demo_command(port: int, no_serve: bool, database: Path | None) -> None:
 @click.option("--months", default=6, show_default=True, type=click.IntRange(1, 60))
 @click.option("--seed", "random_seed", default=1, show_default=True, help="Random seed.")
 @with_appcontext
+@needs_database()
 def seed_command(user_count: int, kudos_count: int, months: int, random_seed: int) -> None:
     """Add synthetic people and kudos (for benchmarks)."""
     from zoneinfo import ZoneInfo
@@ -327,9 +489,21 @@ def register(group: click.Group) -> None:
 
 
 def _create_app():  # noqa: ANN202 - FlaskGroup's factory signature
+    ctx = click.get_current_context(silent=True)
+    info = ctx.find_object(ScriptInfo) if ctx is not None else None
+    if info is not None and info.data.get("demo"):
+        from kudos.demo.runner import demo_app, demo_database
+
+        # A command on the demo's database writes nothing else (no secret file).
+        return demo_app(demo_database(), for_serving=False)
     from kudos import create_app
 
     return create_app()
+
+
+def _use_demo(ctx: click.Context, _param: click.Parameter, demo: bool) -> None:
+    if demo:
+        ctx.ensure_object(ScriptInfo).data["demo"] = True
 
 
 class KudosGroup(FlaskGroup):
@@ -340,13 +514,41 @@ class KudosGroup(FlaskGroup):
             click.echo("kudos: the configuration is not usable:", err=True)
             for problem in exc.problems:
                 click.echo(f"  - {problem}", err=True)
+            _suggest_demo()
             sys.exit(2)
+        except OperationalError as exc:
+            # The commands check their database first; this is for one that
+            # went away while a command ran.
+            click.echo(f"kudos: the database could not be used: {_first_line(exc)}", err=True)
+            sys.exit(1)
+
+
+def _suggest_demo() -> None:
+    """After a configuration error, in a checkout where the demo has run."""
+    from kudos.demo.runner import demo_database
+
+    if "KUDOS_DATABASE_URL" not in os.environ and demo_database().exists():
+        click.echo(
+            "For the demo's database (./scripts/demo), run the command as: kudos --demo …",
+            err=True,
+        )
 
 
 cli = KudosGroup(
     create_app=_create_app,
     add_version_option=False,
     help="Kudos: peer recognition for internal customer service.",
+    params=[
+        click.Option(
+            ["--demo"],
+            is_flag=True,
+            expose_value=False,
+            is_eager=True,
+            callback=_use_demo,
+            help="Use the demo's database and settings (what ./scripts/demo serves), "
+            "e.g. kudos --demo tokens create EMAIL.",
+        )
+    ],
 )
 cli.add_command(demo_command)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from kudos.extensions import db, login_manager
 
@@ -70,12 +70,23 @@ def error_code(status: int) -> str:
     }.get(status, "error")
 
 
-def _handle_http(exc: HTTPException) -> tuple[object, int]:
+def _handle_http(exc: HTTPException) -> tuple[object, int, list[tuple[str, str]]]:
     status = exc.code or 500
     # Werkzeug's stock descriptions are for developers; show ours instead
     # unless the view passed a message of its own with ``abort(status, msg)``.
     custom = exc.description if exc.description != type(exc).description else None
-    return render_error(status, custom)
+    if isinstance(exc, MethodNotAllowed) and wants_json() and not custom:
+        custom = _methods_accepted(exc.valid_methods or [])
+    body, status = render_error(status, custom)
+    # Its own headers, such as a 405's Allow, but not its HTML content type.
+    headers = [(name, value) for name, value in exc.get_headers() if name != "Content-Type"]
+    return body, status, headers
+
+
+def _methods_accepted(methods: list[str]) -> str:
+    # HEAD and OPTIONS come with every route; the Allow header lists them.
+    named = sorted(set(methods) - {"HEAD", "OPTIONS"}) or sorted(methods)
+    return f"This address accepts {' or '.join(named)} only, not {request.method}."
 
 
 def _handle_csrf(exc: CSRFError) -> tuple[object, int]:

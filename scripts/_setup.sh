@@ -30,17 +30,40 @@ if ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
     apt_install python3-venv
 fi
 
+pip_install() {
+    # pip, with one short line per package it fetches instead of its full
+    # output (kept in a log, shown if it fails): the first run takes a minute
+    # and should not look stuck.
+    local log
+    log=$(mktemp)
+    if ! .venv/bin/python -m pip install --progress-bar off "$@" 2>&1 | tee "$log" | awk '
+        /^Collecting / { name = $2; sub(/[<>=!~;[(].*/, "", name); print "    " name; fflush() }
+        /^Processing .*\.whl/ { n = split($2, path, "/"); name = path[n]
+                                sub(/-[0-9].*/, "", name); print "    " name; fflush() }'; then
+        echo "pip could not install Kudos; the end of its output:" >&2
+        tail -n 30 "$log" >&2
+        rm -f "$log"
+        exit 1
+    fi
+    rm -f "$log"
+}
+
 EXTRAS=${KUDOS_EXTRAS:-}
 STAMP=.venv/.installed${EXTRAS:+-$EXTRAS}
 if [ ! -x .venv/bin/python ]; then
-    echo "==> Creating the virtual environment in .venv"
+    echo "==> Creating the virtual environment in .venv…"
     "$PYTHON" -m venv .venv
 fi
 if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
-    echo "==> Installing Kudos and its dependencies into .venv"
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e ".${EXTRAS:+[$EXTRAS]}"
+    if [ -f "$STAMP" ]; then
+        echo "==> pyproject.toml changed: updating Kudos and its dependencies in .venv…"
+    else
+        echo "==> Installing Kudos and its dependencies into .venv (about a minute the first time)…"
+    fi
+    pip_install --upgrade pip
+    pip_install -e ".${EXTRAS:+[$EXTRAS]}"
     touch "$STAMP"
+    echo "==> Installed."
 fi
 
 install_test_provider() {

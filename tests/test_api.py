@@ -346,6 +346,42 @@ def test_bad_kudos_get_422_with_a_message_per_field(api, session, colleague, cha
     assert kudos_count(session) == 0
 
 
+def test_every_problem_of_a_kudos_comes_in_one_answer(api, session, colleague):
+    response = api.post(
+        "/kudos",
+        json={
+            "recipients": [colleague.id, "nobody@acme.example.com"],
+            "values": ["responsive", "no-such-value"],
+            "visibility": "everyone",
+            "surprise": 1,
+        },  # and no message
+    )
+
+    assert response.status_code == 422
+    assert response.json["error"]["fields"] == {
+        "surprise": "Unknown field.",
+        "message": "This field is required.",
+        "recipients": "Not in the directory: nobody@acme.example.com",
+        "values": "Unknown values: no-such-value",
+        "visibility": "Choose who can see this kudos: public, team or private.",
+    }
+    assert kudos_count(session) == 0
+
+
+def test_a_shape_problem_comes_with_the_rules_broken_by_other_fields(api, session, me):
+    response = api.post(
+        "/kudos", json={"recipients": [me.id], "values": "caring", "message": "x" * 1001}
+    )
+
+    assert response.status_code == 422
+    assert response.json["error"]["fields"] == {
+        "values": "Must be a list of strings.",
+        "recipients": "You can't send kudos to yourself, but it's a nice thought.",
+        "message": "Keep it to 1000 characters (now 1001).",
+    }
+    assert kudos_count(session) == 0
+
+
 def test_self_inactive_and_too_many_recipients_are_refused(api, session, make, me):
     cases = {
         "self": [me.id],
@@ -433,6 +469,7 @@ def test_past_the_daily_limit_the_api_answers_429(api, session, colleague):
 
     assert response.status_code == 429
     assert response.json["error"]["code"] == "daily_limit"
+    assert 1 <= int(response.headers["Retry-After"]) <= 24 * 3600  # until midnight
     assert kudos_count(session) == 2
 
 
@@ -445,6 +482,35 @@ def test_unknown_api_paths_and_methods_answer_json(api):
         405,
         "method_not_allowed",
     )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed", "said"),
+    [
+        ("delete", "/kudos", {"GET", "POST"}, "This address accepts GET or POST only, not DELETE."),
+        ("patch", "/me/preferences", {"GET", "PUT"}, "accepts GET or PUT only, not PATCH."),
+        ("post", "/kudos/1", {"GET"}, "This address accepts GET only, not POST."),
+        ("put", "/openapi.json", {"GET"}, "This address accepts GET only, not PUT."),
+    ],
+)
+def test_a_405_says_which_methods_the_address_accepts(client, token, method, path, allowed, said):
+    response = getattr(client, method)(
+        "/api/v1" + path, headers={"Authorization": f"Bearer {token}"}
+    )
+
+    assert response.status_code == 405
+    assert response.mimetype == "application/json"
+    assert response.json["error"]["code"] == "method_not_allowed"
+    assert said in response.json["error"]["message"]
+    assert set(response.headers["Allow"].split(", ")) == {*allowed, "HEAD", "OPTIONS"}
+
+
+def test_a_405_page_gives_the_allow_header_too(client):
+    response = client.delete("/healthz")
+
+    assert response.status_code == 405
+    assert response.mimetype == "text/html"
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
 
 
 # Preferences -------------------------------------------------------------------
@@ -509,6 +575,65 @@ def test_bad_preferences_get_422(api, session, me, changes, field):
     assert response.status_code == 422
     assert field in response.json["error"]["fields"]
     assert session.get(RecognitionPreference, me.id) is None
+
+
+def test_every_problem_of_preferences_comes_in_one_answer(api, session, me):
+    response = api.put(
+        "/me/preferences",
+        json={
+            "audience": "world",
+            "email_opt_in": "yes",
+            "on_leaderboards": True,
+            "favourite_values": ["mentor", "no-such-value"],
+            "best_way_to_thank": "x" * 281,
+            "colour": "blue",
+        },  # and no style
+    )
+
+    assert response.status_code == 422
+    assert response.json["error"]["fields"] == {
+        "colour": "Unknown field.",
+        "style": "This field is required.",
+        "email_opt_in": "Must be true or false.",
+        "favourite_values": "Unknown values: no-such-value",
+        "audience": "Choose who should see praise for you: public, team or private.",
+        "best_way_to_thank": "Keep it to 280 characters (now 281).",
+    }
+    assert session.get(RecognitionPreference, me.id) is None
+
+
+@pytest.mark.parametrize("onboarded", [False, True])
+def test_a_preferences_answer_can_be_sent_back_unchanged(api, session, me, onboarded):
+    if onboarded:
+        changed = {"audience": "team", "style": "celebratory", "email_opt_in": True}
+        first = {**api.get("/me/preferences").json, **changed, "favourite_values": ["mentor"]}
+        assert api.put("/me/preferences", json=first).status_code == 200
+    answer = api.get("/me/preferences").json
+    assert answer["onboarded"] is onboarded
+
+    response = api.put("/me/preferences", json=answer)
+
+    assert response.status_code == 200
+    assert response.json == {**answer, "onboarded": True}  # read-only: ignored, not refused
+    assert api.get("/me/preferences").json == response.json
+
+
+def test_read_only_fields_are_ignored_whatever_they_hold(api, session, me):
+    body = {"audience": "team", "style": "low_key", "email_opt_in": False}
+    response = api.put(
+        "/me/preferences", json={**body, "on_leaderboards": True, "onboarded": "nonsense"}
+    )
+
+    assert response.status_code == 200
+    assert response.json["onboarded"] is True
+
+
+def test_the_document_marks_read_only_fields(client):
+    schemas = client.get("/api/v1/openapi.json").json["components"]["schemas"]
+
+    assert schemas["Preferences"]["properties"]["onboarded"]["readOnly"] is True
+    # Accepted on the way in (and ignored), so a GET answer is a valid PUT body.
+    assert "onboarded" in schemas["PreferencesUpdate"]["properties"]
 
 
 # The document ------------------------------------------------------------------

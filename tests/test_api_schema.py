@@ -68,7 +68,8 @@ def seeded(session, make):
     public = make.kudos(grace, [person, alan], values=["mentor", "caring"])
     make.kudos(person, [grace], visibility="team", message="<b>Thanks</b> 🎉")
     private = make.kudos(alan, [person], visibility="private")
-    toggle_reaction(session, alan, public, now=utcnow())
+    # An onlooker applauds (the sender and the recipients may not).
+    toggle_reaction(session, make.person(name="Ada Onlooker"), public, now=utcnow())
     _, raw = create_token(session, person, "schemathesis", now=utcnow())
     session.commit()
     send = {"values": ["mentor"], "message": "Thanks!"}

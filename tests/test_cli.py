@@ -1,10 +1,17 @@
-"""The `kudos` command line: migrations and synthetic data."""
+"""The `kudos` command line: migrations, synthetic data, and a database that
+is missing (one line naming it and the fix, never a traceback or an empty
+file); ``kudos --demo`` on the demo's database."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
-from sqlalchemy import delete, func, inspect, select
+import pytest
+from sqlalchemy import delete, func, inspect, select, text
 
 from kudos import create_app
 from kudos.db import make_engine
@@ -12,6 +19,8 @@ from kudos.leaderboard.models import LeaderboardPair, LeaderboardScore
 from kudos.people.models import Person
 from kudos.recognition.models import Kudos, Recognition, Value, kudos_value
 from tests.factories import rollup_rows
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_db_upgrade_and_downgrade_from_the_command_line(tmp_path):
@@ -130,3 +139,222 @@ def test_rollups_rebuild_from_the_command_line_recomputes_the_boards(runner, mak
     session.expire_all()
     assert rollup_rows(session) == kept_up_to_date
     assert kept_up_to_date != (set(), set())
+
+
+# A database that is not there -------------------------------------------------
+
+# Every command that reads or writes the database, with the arguments it needs.
+NEEDS_A_DATABASE = {
+    "db current": [],
+    "db downgrade": ["base"],
+    "db revision": ["-m", "something"],
+    "users import": ["people.csv"],
+    "admins add": ["ana@acme.example.com"],
+    "admins remove": ["ana@acme.example.com"],
+    "admins list": [],
+    "outbox deliver": [],
+    "outbox status": [],
+    "tokens create": ["ana@acme.example.com"],
+    "rollups rebuild": [],
+    "summaries send": [],
+    "seed": [],
+}
+# Creates the database: it has checks of its own (below).
+CREATES_THE_DATABASE = {"db upgrade"}
+
+
+def command_paths(group, prefix: str = "") -> set[str]:
+    paths = set()
+    for name, command in group.commands.items():
+        path = f"{prefix}{name}"
+        if hasattr(command, "commands"):
+            paths |= command_paths(command, path + " ")
+        else:
+            paths.add(path)
+    return paths
+
+
+def cli_for(url: str, **settings):
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url, **settings})
+    return app.test_cli_runner()
+
+
+def assert_one_line_error(result, *expected: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a crash
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("Error: ")
+    for part in expected:
+        assert part in lines[0]
+
+
+def test_every_command_that_needs_a_database_is_checked_here():
+    app = create_app({"TESTING": True, "SECRET_KEY": "x"})
+    ours = command_paths(app.cli) - {"routes", "run", "shell"}  # Flask's own
+
+    assert ours == set(NEEDS_A_DATABASE) | CREATES_THE_DATABASE
+
+
+@pytest.mark.parametrize("command", sorted(NEEDS_A_DATABASE))
+def test_a_missing_database_is_one_line_naming_it_and_the_fix(tmp_path, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "people.csv").write_text("email,name,title,department,team,manager_email\n")
+    database = tmp_path / "kudos.sqlite3"
+
+    result = cli_for(f"sqlite:///{database}", SMTP_URL="smtp://127.0.0.1:1").invoke(
+        args=[*command.split(), *NEEDS_A_DATABASE[command]]
+    )
+
+    assert_one_line_error(result, f"there is no database at {database}", "kudos db upgrade")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["people.csv"]  # nothing created
+
+
+def test_a_missing_folder_is_said_too_and_not_created(tmp_path):
+    database = tmp_path / "nope" / "kudos.sqlite3"
+
+    missing = cli_for(f"sqlite:///{database}").invoke(args=["tokens", "create", "a@b.c"])
+    upgrade = cli_for(f"sqlite:///{database}").invoke(args=["db", "upgrade"])
+
+    assert_one_line_error(missing, f"nor a folder {database.parent}", "KUDOS_DATABASE_URL")
+    assert_one_line_error(upgrade, f"the folder {database.parent} does not exist")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_or_old_database_asks_for_an_upgrade(tmp_path):
+    database = tmp_path / "kudos.sqlite3"
+    database.touch()  # what an older Kudos left behind
+    url = f"sqlite:///{database}"
+
+    empty = cli_for(url).invoke(args=["admins", "list"])
+    assert cli_for(url).invoke(args=["db", "upgrade", "0009"]).exit_code == 0
+    old = cli_for(url).invoke(args=["admins", "list"])
+    assert cli_for(url).invoke(args=["db", "upgrade"]).exit_code == 0
+    current = cli_for(url).invoke(args=["admins", "list"])
+
+    assert_one_line_error(empty, f"the database {url} has no Kudos tables yet", "kudos db upgrade")
+    assert_one_line_error(old, "is at revision 0009, not ", "run `kudos db upgrade`")
+    assert current.exit_code == 0, current.output
+
+
+def test_an_unreachable_server_is_one_line_without_the_password(tmp_path):
+    from tests.pgserver import free_port
+
+    url = f"postgresql+psycopg://kudos:hunter2@127.0.0.1:{free_port()}/kudos"
+
+    result = cli_for(url).invoke(args=["admins", "list"])
+
+    assert_one_line_error(result, "cannot open the database postgresql+psycopg://kudos:***@")
+    assert "hunter2" not in result.output
+
+
+def test_the_console_script_prints_no_traceback(tmp_path):
+    database = tmp_path / "nope" / "x.db"
+    env = {
+        **os.environ,
+        "KUDOS_DATABASE_URL": f"sqlite:///{database}",
+        "KUDOS_SECRET_KEY": "x",
+        "KUDOS_BASE_URL": "http://127.0.0.1:5000",
+    }
+
+    result = subprocess.run(  # noqa: S603 - our own command line
+        [sys.executable, "-c", "from kudos.cli import main; main()", "tokens", "create", "a@b.c"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"Error: there is no database at {database}, nor a folder {database.parent}: check "
+        "KUDOS_DATABASE_URL, or create the folder and run `kudos db upgrade`"
+    ]
+    assert not database.parent.exists()
+
+
+# The demo's database -----------------------------------------------------------
+
+
+@pytest.fixture
+def instance(tmp_path, monkeypatch):
+    """instance/ of a checkout of our own, where ./scripts/demo keeps its database."""
+    from kudos.demo import runner
+
+    folder = tmp_path / "instance"
+    monkeypatch.setattr(runner, "instance_folder", lambda: folder)
+    monkeypatch.delenv("KUDOS_DATABASE_URL", raising=False)
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "true")  # the CLI sets it; put back after
+    return folder
+
+
+def kudos_command(*args: str):
+    """``kudos ARGS`` as the console script runs it (the real group, its app factory)."""
+    from click.testing import CliRunner
+
+    from kudos.cli import cli
+
+    return CliRunner().invoke(cli, list(args), prog_name="kudos")
+
+
+def test_kudos_demo_runs_any_command_on_the_demos_database(instance):
+    from kudos.demo.runner import demo_database, prepare_demo
+
+    prepare_demo(demo_database()).extensions["kudos.db"].kw["bind"].dispose()
+
+    result = kudos_command("--demo", "tokens", "create", "priya.raman@northwind.example.com")
+
+    assert result.exit_code == 0, result.output
+    raw = result.stdout.strip()
+    assert raw.startswith("kudos_")
+    engine = make_engine(f"sqlite:///{demo_database()}")
+    with engine.connect() as connection:
+        owner = connection.scalar(
+            text(
+                "SELECT person.email FROM api_token JOIN person ON person.id = api_token.person_id"
+            )
+        )
+    engine.dispose()
+    assert owner == "priya.raman@northwind.example.com"
+
+
+def test_kudos_demo_without_the_demo_says_to_run_it_first(instance):
+    result = kudos_command("--demo", "admins", "list")
+
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: there is no demo database at {instance / 'kudos-demo.sqlite3'} yet: "
+        "run ./scripts/demo first (or kudos demo --no-serve)"
+    ]
+    assert sorted(path.name for path in instance.iterdir()) == []  # no database, no secret
+
+
+def test_without_demo_a_missing_database_points_to_the_demos(instance, tmp_path):
+    instance.mkdir()
+    (instance / "kudos-demo.sqlite3").touch()
+    database = tmp_path / "kudos.sqlite3"
+
+    result = cli_for(f"sqlite:///{database}").invoke(args=["tokens", "create", "a@b.c"])
+
+    assert_one_line_error(result, "for the demo's database, run: kudos --demo tokens create")
+    assert not database.exists()
+
+
+def test_a_configuration_error_points_to_the_demos_database_when_there_is_one(
+    instance, monkeypatch
+):
+    monkeypatch.delenv("KUDOS_SECRET_KEY", raising=False)
+    monkeypatch.delenv("KUDOS_BASE_URL", raising=False)
+    without_demo = kudos_command("admins", "list")
+    instance.mkdir()
+    (instance / "kudos-demo.sqlite3").touch()
+
+    with_demo = kudos_command("admins", "list")
+
+    assert without_demo.exit_code == with_demo.exit_code == 2
+    assert "KUDOS_SECRET_KEY is required" in with_demo.output
+    assert "kudos --demo" not in without_demo.output
+    assert "run the command as: kudos --demo" in with_demo.output

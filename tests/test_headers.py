@@ -39,9 +39,11 @@ def test_signed_in_pages_are_never_stored(browser, signed_in, url):
 
 
 def test_the_page_that_shows_a_new_token_once_is_never_stored(browser, signed_in):
-    response = browser.submit("/settings/tokens/", data={"name": "Slack bot"})
+    response = browser.submit(
+        "/settings/tokens/", data={"name": "Slack bot"}, follow_redirects=True
+    )
 
-    assert response.status_code == 201
+    assert 'id="new-token"' in response.get_data(as_text=True)
     assert "no-store" in response.headers["Cache-Control"]
 
 

@@ -164,19 +164,54 @@ def test_a_name_of_exactly_100_characters_is_kept_and_audited(session, make):
 # The settings page -------------------------------------------------------------
 
 
-def test_create_a_token_see_it_once_and_use_it(browser, client, session, signed_in):
+NEW_TOKEN_FIELD = re.compile(r'<input[^>]*id="new-token"[^>]*value="(kudos_[^"]+)"[^>]*>')
+
+
+def test_create_a_token_see_it_once_after_a_redirect_and_use_it(
+    browser, client, session, signed_in
+):
     response = browser.submit("/settings/tokens/", data={"name": "Slack bot"})
 
-    page = response.get_data(as_text=True)
-    assert response.status_code == 201
-    raw = re.search(r'<code class="token"[^>]*>(kudos_[^<]+)</code>', page).group(1)
+    # POST/redirect/GET: reloading the page that follows sends nothing again.
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/settings/tokens/"
+    page = browser.get("/settings/tokens/").get_data(as_text=True)
+    field = NEW_TOKEN_FIELD.search(page)
+    raw = field.group(1)
+    assert "readonly" in field.group(0)  # selectable and copyable without JavaScript
     assert "won't be shown again" in page
+    assert "js/copy.js" in page
     assert (
         client.get("/api/v1/values", headers={"Authorization": f"Bearer {raw}"}).status_code == 200
     )
-    listing = browser.get("/settings/tokens/").get_data(as_text=True)
-    assert "Slack bot" in listing
-    assert raw not in listing
+    reloaded = browser.get("/settings/tokens/").get_data(as_text=True)
+    assert "Slack bot" in reloaded
+    assert raw not in reloaded
+    assert "won't be shown again" not in reloaded
+    assert "js/copy.js" not in reloaded
+    assert len(session.scalars(select(ApiToken)).all()) == 1
+
+
+def test_the_new_token_crosses_the_redirect_encrypted(browser, client, session, signed_in):
+    browser.submit("/settings/tokens/", data={"name": "Slack bot"})
+    with client.session_transaction() as flask_session:
+        kept = dict(flask_session)
+    raw = NEW_TOKEN_FIELD.search(browser.get("/settings/tokens/").get_data(as_text=True)).group(1)
+
+    assert kept  # something is kept for the next page...
+    assert raw not in repr(kept)  # ...but not the token as it is
+    assert raw[len("kudos_") :] not in repr(kept)
+    with client.session_transaction() as flask_session:
+        assert dict(flask_session).keys() < kept.keys()  # and it is gone once shown
+
+
+def test_a_new_token_revoked_before_the_page_shows_it_is_not_shown(browser, session, signed_in):
+    browser.submit("/settings/tokens/", data={"name": "revoked at once"})
+    token = session.scalars(select(ApiToken)).one()
+    revoke_token(session, signed_in, token.id, now=utcnow())
+    session.commit()
+
+    assert not NEW_TOKEN_FIELD.search(browser.get("/settings/tokens/").get_data(as_text=True))
 
 
 @pytest.mark.parametrize(
@@ -367,7 +402,7 @@ def test_a_new_token_expires_in_90_days_unless_chosen_otherwise(browser, session
     before = utcnow()
 
     # Without a choice (a form from before the select existed): the default.
-    response = browser.submit("/settings/tokens/", data={"name": "bot"})
+    response = browser.submit("/settings/tokens/", data={"name": "bot"}, follow_redirects=True)
 
     token = created_token(session)
     assert before + timedelta(days=90) <= token.expires_at <= utcnow() + timedelta(days=90)
@@ -407,7 +442,9 @@ class TestConfiguredLifetime:
         page = browser.get("/settings/tokens/").get_data(as_text=True)
         assert re.search(r'<option selected value="14">14 days</option>', page)
 
-        response = browser.submit("/settings/tokens/", data={"name": "bot", "expires_in": "14"})
+        response = browser.submit(
+            "/settings/tokens/", data={"name": "bot", "expires_in": "14"}, follow_redirects=True
+        )
 
         token = created_token(session)
         assert token.expires_at - token.created_at == timedelta(days=14)

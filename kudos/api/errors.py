@@ -45,7 +45,12 @@ def _http_error(error: HTTPException) -> tuple[Response, int]:
     status = error.code or 500
     default = MESSAGES.get(status, ("", ""))[1]
     custom = error.description if error.description != type(error).description else None
-    return error_response(status, error_code(status), custom or default or error.name)
+    response, status = error_response(status, error_code(status), custom or default or error.name)
+    # Its own headers (a 405's Allow, say), but not its HTML content type.
+    response.headers.extend(
+        (name, value) for name, value in error.get_headers() if name != "Content-Type"
+    )
+    return response, status
 
 
 def init_blueprint(bp: Blueprint) -> None:

@@ -49,7 +49,7 @@ ERRORS = {
     },
     "422": _error(
         "Invalid fields or parameters (an unknown team or value slug too), "
-        "with a message per field in `error.fields`"
+        "with a message per field in `error.fields`: every problem at once"
     ),
     "429": {
         **_error("Too many calls with this token in a short time (code `rate_limited`)"),
@@ -57,6 +57,12 @@ ERRORS = {
     },
 }
 ID = {"type": "integer", "minimum": 1}
+# The 422 of the monthly endpoints: bad parameters, or a month still to come.
+MONTH_ERRORS = _error(
+    "Invalid parameters, with a message per parameter in `error.fields` (code `invalid`); "
+    "or a month that has not begun yet in the company's time zone (code `month_not_started`, "
+    "with a message naming the month and its first day, also in `error.fields.month`)"
+)
 
 VISIBILITY = {"type": "string", "enum": ["public", "team", "private"]}
 PERSON_REF = {
@@ -78,6 +84,15 @@ PREFERENCE_FIELDS = {
     },
     "best_way_to_thank": {"type": ["string", "null"], "maxLength": 280},
 }
+# Answered by GET, ignored by PUT, so that a GET answer can be sent back
+# unchanged. The PUT schema does not say readOnly: tools read that as "must
+# not be sent" (schemathesis expects a refusal), and it is not refused.
+ONBOARDED = {
+    "type": "boolean",
+    "readOnly": True,
+    "description": "Whether the person has chosen their preferences; read-only.",
+}
+IGNORED_ONBOARDED = {"description": "Read-only (see GET): ignored, whatever its value."}
 
 SHARE = {
     "type": ["number", "null"],
@@ -349,7 +364,7 @@ SCHEMAS: dict[str, Any] = {
             "best_way_to_thank",
             "onboarded",
         ],
-        "properties": {**PREFERENCE_FIELDS, "onboarded": {"type": "boolean"}},
+        "properties": {**PREFERENCE_FIELDS, "onboarded": ONBOARDED},
     },
     "Leaderboard": {
         "type": "object",
@@ -379,7 +394,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["audience", "style", "email_opt_in", "on_leaderboards"],
         "additionalProperties": False,
-        "properties": PREFERENCE_FIELDS,
+        "properties": {**PREFERENCE_FIELDS, "onboarded": IGNORED_ONBOARDED},
     },
 }
 
@@ -552,7 +567,11 @@ PATHS: dict[str, Any] = {
                     {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
                 ),
             ],
-            "responses": {"200": _json(_ref("Leaderboard")), **ERRORS},
+            "responses": {
+                "200": _json(_ref("Leaderboard")),
+                **ERRORS,
+                "422": MONTH_ERRORS,
+            },
         },
     },
     "/manager/summary": {
@@ -583,6 +602,7 @@ PATHS: dict[str, Any] = {
                 ),
                 "404": _error("Admins: no person with that id"),
                 **ERRORS,
+                "422": MONTH_ERRORS,
             },
         },
     },

@@ -90,7 +90,8 @@ def text_problem(text: str) -> str | None:
 
 
 class Body:
-    """Typed access to a JSON object, collecting a message per bad field."""
+    """Typed access to a JSON object, collecting a message per bad field, so
+    that one answer lists every problem (``check`` raises them together)."""
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
@@ -139,13 +140,27 @@ class Body:
                 return []
         return value
 
+    def problem(self, name: str, message: str) -> None:
+        """A problem found beyond the field's shape (an unknown slug, say);
+        a problem with the shape, found first, says more and is kept."""
+        self.problems.setdefault(name, message)
+
+    def add_rule_problems(self, fields: dict[str, str]) -> None:
+        """What the service's rules found, for the fields not already
+        refused here (their values were replaced by defaults)."""
+        for name, message in fields.items():
+            if name != "__all__":
+                self.problem(name, message)
+
     def check(self) -> None:
-        unknown = sorted(set(self.data) - self.known) if hasattr(self, "known") else []
-        for name in unknown:
-            self.problems[name] = "Unknown field."
+        """Raise every problem found in one 422."""
         if self.problems:
             raise ApiError(422, "invalid", "Some fields are not valid.", self.problems)
 
-    def allow(self, *names: str) -> Body:
-        self.known = set(names)
+    def allow(self, *names: str, read_only: tuple[str, ...] = ()) -> Body:
+        """The fields this body may hold; any other is a problem. ``read_only``
+        ones are what the matching GET answers: accepted and ignored, so that
+        an answer can be sent back unchanged."""
+        for name in sorted(set(self.data) - {*names, *read_only}):
+            self.problems[name] = "Unknown field."
         return self

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -34,12 +35,18 @@ from kudos.leaderboard.services import BOARDS, DEFAULT_LIMIT, Entry, standings
 from kudos.leaderboard.views import parse_query
 from kudos.people.models import Person, Team, normalize_email
 from kudos.people.services import search_people
-from kudos.preferences.services import PreferenceChoices, PreferencesRejected, save_preferences
+from kudos.preferences.services import (
+    PreferenceChoices,
+    PreferencesRejected,
+    check_preferences,
+    save_preferences,
+)
 from kudos.recognition import feed
 from kudos.recognition.models import Value
 from kudos.recognition.services import (
     CONTROL_CHARACTERS,
     KudosRejected,
+    check_kudos,
     known_values,
     send_kudos,
 )
@@ -51,7 +58,7 @@ from kudos.summary.services import (
     SummaryNotFound,
     summary_subject,
 )
-from kudos.timeutil import Month
+from kudos.timeutil import Month, not_started
 from kudos.urls import external_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -239,23 +246,28 @@ def create_kudos() -> tuple[Response, int]:
     value_slugs = body.list_of("values", (str,))
     message = body.string("message")
     visibility = body.string("visibility", required=False, default="public")
-    body.check()
     recipient_ids, unknown_people = _recipient_ids(recipients)
     values = {value.slug: value.id for value in known_values(db.session).values()}
-    problems: dict[str, str] = {}
+    value_ids = [values.get(slug, -1) for slug in value_slugs]
     if unknown_people:
-        problems["recipients"] = "Not in the directory: " + ", ".join(unknown_people)
+        body.problem("recipients", "Not in the directory: " + ", ".join(unknown_people))
     if unknown_values := [slug for slug in value_slugs if slug not in values]:
-        problems["values"] = "Unknown values: " + ", ".join(unknown_values)
-    if problems:
-        raise ApiError(422, "invalid", "Some fields are not valid.", problems)
+        body.problem("values", "Unknown values: " + ", ".join(unknown_values))
+    if body.problems:
+        # The service's rules for the other fields too, so that one answer
+        # lists every problem (sending would stop at the first ones).
+        try:
+            check_kudos(db.session, viewer(), recipient_ids, value_ids, message, visibility)
+        except KudosRejected as rejected:
+            body.add_rule_problems(rejected.fields)
+    body.check()
     key = _idempotency_key()
     try:
         result = send_kudos(
             db.session,
             viewer(),
             recipient_ids,
-            [values[slug] for slug in value_slugs],
+            value_ids,
             message,
             visibility,
             now=utcnow(),
@@ -266,7 +278,9 @@ def create_kudos() -> tuple[Response, int]:
     except KudosRejected as rejected:
         db.session.rollback()
         fields = {name: text for name, text in rejected.fields.items() if name != "__all__"}
-        retry = {"Retry-After": str(rejected.retry_after)} if rejected.retry_after else None
+        retry = (
+            {"Retry-After": str(rejected.retry_after)} if rejected.retry_after is not None else None
+        )
         raise ApiError(
             rejected.status, rejected.code, rejected.message, fields or None, headers=retry
         ) from None
@@ -338,6 +352,7 @@ def put_preferences() -> Response:
         "on_leaderboards",
         "favourite_values",
         "best_way_to_thank",
+        read_only=("onboarded",),
     )
     audience = body.string("audience")
     style = body.string("style")
@@ -345,24 +360,24 @@ def put_preferences() -> Response:
     on_leaderboards = body.boolean("on_leaderboards")
     favourites = body.list_of("favourite_values", (str,), required=False, max_items=10)
     best_way = body.string("best_way_to_thank", required=False, default=None)
-    body.check()
     ids = dict(
         db.session.execute(select(Value.slug, Value.id).where(Value.slug.in_(favourites))).all()
     )
+    if unknown := [slug for slug in favourites if slug not in ids]:
+        body.problem("favourite_values", "Unknown values: " + ", ".join(unknown))
+    favourite_ids = [ids.get(slug, -1) for slug in favourites]
+    choices = PreferenceChoices(
+        audience, style, email_opt_in, on_leaderboards, favourite_ids, best_way
+    )
+    if body.problems:
+        # The service's rules for the other fields too: one answer, every problem.
+        try:
+            check_preferences(db.session, choices)
+        except PreferencesRejected as rejected:
+            body.add_rule_problems(rejected.fields)
+    body.check()
     try:
-        save_preferences(
-            db.session,
-            viewer(),
-            PreferenceChoices(
-                audience,
-                style,
-                email_opt_in,
-                on_leaderboards,
-                [ids.get(slug, -1) for slug in favourites],
-                best_way,
-            ),
-            now=utcnow(),
-        )
+        save_preferences(db.session, viewer(), choices, now=utcnow())
     except PreferencesRejected as rejected:
         db.session.rollback()
         raise ApiError(422, "invalid", "Some fields are not valid.", rejected.fields) from None
@@ -371,6 +386,12 @@ def put_preferences() -> Response:
 
 
 # Leaderboards ------------------------------------------------------------------
+
+
+def refuse_unstarted_month(month: Month, now: datetime, zone: ZoneInfo) -> None:
+    """A month still to come has no board or summary yet: say so (422)."""
+    if (why := not_started(month, now, zone)) is not None:
+        raise ApiError(422, "month_not_started", why, {"month": why})
 
 
 @bp.get("/leaderboard")
@@ -385,7 +406,8 @@ def leaderboard() -> Response:
         problems["limit"] = f"Must be a whole number from 1 to {MAX_LIMIT}."
     if problems or query is None:
         raise ApiError(422, "invalid", "Some parameters are not valid.", problems)
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    now, zone = utcnow(), ZoneInfo(current_app.config["TIMEZONE"])
+    refuse_unstarted_month(query.month, now, zone)
     result = standings(
         db.session,
         board,
@@ -405,7 +427,7 @@ def leaderboard() -> Response:
     return jsonify(
         month=str(query.month),
         board=board,
-        month_to_date=query.month == Month.containing(utcnow(), zone),
+        month_to_date=query.month == Month.containing(now, zone),
         entries=[entry(item) for item in result.entries],
         me=entry(result.viewer) if result.viewer else None,
     )
@@ -429,5 +451,6 @@ def manager_summary() -> Response:
         raise ApiError(403, "forbidden", message) from None
     except SummaryNotFound:
         raise ApiError(404, "not_found", "No such manager.") from None
+    refuse_unstarted_month(query.month, now, ZoneInfo(current_app.config["TIMEZONE"]))
     summary = summary_views.cached_summary(viewer(), subject, query, now=now)
     return jsonify(summary_json(summary))

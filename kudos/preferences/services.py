@@ -50,11 +50,12 @@ class PreferenceChoices:
     best_way_to_thank: str | None
 
 
-def save_preferences(
-    session: Session, person: Person, choices: PreferenceChoices, *, now: datetime
-) -> RecognitionPreference:
-    """Check every field, then create or update the person's preferences.
-    Raises ``PreferencesRejected`` with a message per bad field. Flushes."""
+def check_preferences(
+    session: Session, choices: PreferenceChoices
+) -> tuple[dict[int, Value], str | None]:
+    """Check every field; return the favourite values by id and the cleaned
+    "best way to thank me", or raise ``PreferencesRejected`` with a message
+    per bad field. Reads only."""
     problems: dict[str, str] = {}
     if choices.audience not in VISIBILITIES:
         problems["audience"] = "Choose who should see praise for you: public, team or private."
@@ -85,6 +86,16 @@ def save_preferences(
         problems["best_way_to_thank"] = "Use one line of plain text."
     if problems:
         raise PreferencesRejected(problems)
+    return values, best_way
+
+
+def save_preferences(
+    session: Session, person: Person, choices: PreferenceChoices, *, now: datetime
+) -> RecognitionPreference:
+    """Check every field, then create or update the person's preferences.
+    Raises ``PreferencesRejected`` with a message per bad field. Flushes."""
+    values, best_way = check_preferences(session, choices)
+    wanted = list(dict.fromkeys(choices.favourite_value_ids))
 
     preference = person.preference
     created = preference is None
@@ -145,13 +156,13 @@ class PreferenceSummary:
         name = self.person.first_name
         if self.audience == "private":
             return (
-                f"{name} prefers private recognition: only {name} and their manager "
+                f"{name} prefers private recognition: only {name} and their managers "
                 "(and you) will see it."
             )
         if self.audience == "team":
             return (
                 f"{name} prefers recognition within their team: their teammates and "
-                "managers (and you) will see it."
+                "their managers (and you) will see it."
             )
         return f"{name} is happy for everyone to see praise."
 
