@@ -78,6 +78,18 @@ class Month:
         return f"{self.year:04d}-{self.month:02d}"
 
 
+def not_started(month: Month, now: datetime, zone: ZoneInfo) -> str | None:
+    """Why ``month`` has nothing to show, if it has not begun in ``zone`` at
+    ``now``: a sentence naming it and its first day. None once it has."""
+    if month <= Month.containing(now, zone):
+        return None
+    first = date(month.year, month.month, 1)
+    return (
+        f"{first:%B %Y} hasn't started yet: it begins on 1 {first:%B %Y} "
+        f"in the company's time zone ({zone.key})."
+    )
+
+
 def day_bounds(moment: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """The organisation's calendar day containing ``moment``, in UTC."""
     local_day = moment.astimezone(zone).date()

@@ -245,10 +245,13 @@ def test_the_sender_sees_each_recipients_preferences_and_who_will_see_it(
         f"/kudos/new/preview?recipients={priya.id}&recipients={tom.id}&visibility=public"
     ).get_data(as_text=True)
 
-    assert "Priya prefers private recognition, so their choice wins." in page
+    # Priya's wish is stated once, on her card; the choices it overrides name it.
+    assert page.count("Priya prefers") == 1
+    assert "only Priya and their managers (and you) will see it" in page
     assert "It will be visible only to you, Priya and Tom and their managers." in page
+    assert 'data-overridden-public="Overridden: Priya asked for private recognition."' in page
     assert "Loves being recognised for <strong>Mentor</strong>" in page
-    assert "Best way to thank Priya: “A coffee chat”" in page
+    assert 'Best way to thank Priya: “<span dir="auto">A coffee chat</span>”' in page
     assert "Tom hasn't said yet how they like to be recognised." in page
 
 
@@ -287,8 +290,10 @@ def test_the_compose_form_shows_the_preview_without_javascript(browser, session,
         },
     ).get_data(as_text=True)
 
-    assert "Priya prefers team-only recognition" in page
+    assert page.count("Priya prefers") == 1
+    assert "Priya prefers recognition within their team" in page
     assert "visible to you, Priya, their teams and their managers" in page
+    assert "Overridden: Priya asked for team-only recognition." in page
 
     # Sent with the same choice as Priya's, after a mistake: the preview keeps
     # the sender's choice and says nothing about Priya's winning.

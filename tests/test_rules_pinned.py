@@ -118,7 +118,7 @@ def api_send(client, headers, recipients, *, values=("responsive",), message="Th
 def at_clock(monkeypatch, moment) -> list[datetime]:
     """Pages and API see ``clock[0]`` as now; the test moves it."""
     clock = [moment]
-    for module in ("kudos.recognition.views", "kudos.api.views"):
+    for module in ("kudos.recognition.views", "kudos.api.views", "kudos.leaderboard.views"):
         monkeypatch.setattr(f"{module}.utcnow", lambda: clock[0])
     return clock
 

@@ -568,17 +568,26 @@ def test_a_past_month_does_not_depend_on_the_clock(app, client, org, clock):
     assert later == first
 
 
-def test_a_month_still_to_come_follows_the_clock(client, session, org, clock):
-    """As in the month in progress, "days since last recognised" in a month
-    still to come looks back from now."""
-    next_month = str(Month.containing(utcnow(), ZONE).next())
+def test_a_month_still_to_come_has_no_summary_until_it_begins(client, session, org, clock):
+    """A month still to come is refused (it has not started); from its first
+    minute it is the month in progress, whose "days since last recognised"
+    looks back from now."""
+    next_month = Month.containing(utcnow(), ZONE).next()
+    begins, _ = next_month.bounds(ZONE)
     headers = token_for(session, org["maya"])
 
+    def answer():  # noqa: ANN202
+        return client.get(API, query_string={"month": str(next_month)}, headers=headers)
+
+    clock[0] = begins - timedelta(minutes=1)
+    assert answer().status_code == 422
+    assert answer().json["error"]["code"] == "month_not_started"
+
     def days_since_tom_was_thanked() -> int:
-        body = client.get(API, query_string={"month": next_month}, headers=headers).json
-        tom = next(person for person in body["people"] if person["name"] == "Tom Report")
+        tom = next(person for person in answer().json["people"] if person["name"] == "Tom Report")
         return tom["days_since_recognised"]
 
+    clock[0] = begins
     before = days_since_tom_was_thanked()
     clock[0] += timedelta(days=2)
 

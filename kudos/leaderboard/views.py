@@ -16,7 +16,7 @@ from kudos.extensions import db
 from kudos.leaderboard.services import BOARDS, Filters, Standings, standings
 from kudos.people.models import Department, Team
 from kudos.recognition.models import Value
-from kudos.timeutil import Month, org_zone
+from kudos.timeutil import Month, not_started, org_zone
 
 bp = Blueprint("leaderboard", __name__)
 
@@ -184,7 +184,18 @@ def page() -> str:
     query, problems = parse_query(request.args.to_dict())
     if query is None:
         abort(400, " ".join(problems.values()))
-    current = Month.containing(utcnow(), org_zone())
+    now, zone = utcnow(), org_zone()
+    current = Month.containing(now, zone)
+    opted_out = current_user.preference is not None and not current_user.preference.on_leaderboards
+    if (why := not_started(query.month, now, zone)) is not None:
+        # No boards to be first on: the month is still to come.
+        return render_template(
+            "leaderboard/page.html",
+            query=query,
+            current=current,
+            not_started=why,
+            opted_out=opted_out,
+        )
     boards, lists = boards_for(query, current_user.id)
     return render_template(
         "leaderboard/page.html",
@@ -193,6 +204,5 @@ def page() -> str:
         filters=filter_form(query),
         boards=boards,
         lists=lists,
-        opted_out=current_user.preference is not None
-        and not current_user.preference.on_leaderboards,
+        opted_out=opted_out,
     )

@@ -32,6 +32,7 @@ from kudos.cache import DEFAULT_MAX_BYTES, MISSING, PageCache
 from kudos.people.models import Person
 from kudos.recognition import feed
 from kudos.recognition.models import Kudos
+from kudos.recognition.services import CANNOT_APPLAUD, own_part
 
 EXTENSION = "kudos.cards"
 # Kept cards take at most this share of KUDOS_CACHE_MAX_MB, beside the page cache.
@@ -42,7 +43,7 @@ SHARE = 0.25
 _NONCE = secrets.token_hex(8)
 MARKS = {
     name: Markup(f"\x00{_NONCE}:{name}\x00")  # noqa: S704 - nothing from outside
-    for name in ("csrf", "here", "pressed", "label", "time")
+    for name in ("csrf", "here", "pressed", "label", "time", "blocked", "invite", "why")
 }
 _MARK = re.compile(f"\x00{_NONCE}:(\\w+)\x00")
 
@@ -76,13 +77,31 @@ def render(kudos: Kudos) -> Pieces:
     return tuple(_MARK.split(str(macro(kudos, MARKS))))
 
 
-def fill(pieces: Pieces, created_at: datetime, reacted: bool, viewing: Viewing) -> Markup:
+def fill(
+    pieces: Pieces,
+    viewing: Viewing,
+    *,
+    kudos_id: int,
+    created_at: datetime,
+    reacted: bool,
+    own: str | None = None,
+) -> Markup:
+    """``own``: ``sent`` or ``received`` when it is the viewer's own kudos,
+    which they may not applaud (but may take back applause they gave before
+    that rule)."""
+    why = CANNOT_APPLAUD[own] if own is not None and not reacted else None
+    why_id = f"kudos-{kudos_id}-why"
     parts = {
         "csrf": escape(viewing.csrf_token),
         "here": escape(viewing.here),
         "pressed": "true" if reacted else "false",
         "label": "Remove your applause" if reacted else "Applaud",
         "time": escape(timeutil.relative(created_at, viewing.now)),
+        "blocked": Markup(f' disabled aria-describedby="{why_id}"') if why else "",  # noqa: S704
+        "invite": escape(why or "Be the first to applaud"),
+        "why": Markup('<span class="reaction-why" id="{}">{}</span>').format(why_id, why)
+        if why
+        else "",
     }
     html = list(pieces)
     html[1::2] = [parts[name] for name in pieces[1::2]]
@@ -92,7 +111,14 @@ def fill(pieces: Pieces, created_at: datetime, reacted: bool, viewing: Viewing) 
 def card(kudos: Kudos, viewer: Person, viewing: Viewing) -> Markup:
     """One card rendered afresh (the kudos's own page)."""
     reacted = any(reaction.person_id == viewer.id for reaction in kudos.reactions)
-    return fill(render(kudos), kudos.created_at, reacted, viewing)
+    return fill(
+        render(kudos),
+        viewing,
+        kudos_id=kudos.id,
+        created_at=kudos.created_at,
+        reacted=reacted,
+        own=own_part(viewer, kudos),
+    )
 
 
 def feed_page(
@@ -123,7 +149,14 @@ def feed_page(
                 # than the page's: never a card older than its key.
                 kept.store(generation, kudos.id, pieces[kudos.id], kudos.revision)
     cards = [
-        fill(pieces[ref.kudos_id], ref.created_at, ref.reacted, viewing)
+        fill(
+            pieces[ref.kudos_id],
+            viewing,
+            kudos_id=ref.kudos_id,
+            created_at=ref.created_at,
+            reacted=ref.reacted,
+            own=ref.own,
+        )
         for ref in refs.items
         if ref.kudos_id in pieces  # not deleted since the first statement
     ]

@@ -128,6 +128,7 @@ class CardRef:
     created_at: datetime
     revision: int
     reacted: bool  # whether the viewer applauded it
+    own: str | None = None  # "sent" or "received" when it is the viewer's own kudos
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,9 @@ def card_refs(
         rows = read_rows(session, statement, parameters)
     else:
         rows = session.execute(_refs(viewer, where, before, size)).all()
-    items = [CardRef(row[0], row[1], row[2], bool(row[3])) for row in rows[:size]]
+    items = [
+        CardRef(row[0], row[1], row[2], bool(row[3]), _own(row[5], row[6])) for row in rows[:size]
+    ]
     older = Cursor(items[-1].created_at, items[-1].kudos_id) if len(rows) > size else None
     return CardRefs(items, older, rows[0][4] if rows else None)
 
@@ -165,8 +168,19 @@ def _refs(
     viewer: Viewer, where: ColumnElement[bool] | None, before: Cursor | None, size: int
 ) -> Select[Any]:
     reacted = exists().where(Reaction.kudos_id == Kudos.id, Reaction.person_id == viewer.id)
-    columns = select(Kudos.id, Kudos.created_at, Kudos.revision, reacted, current_generation())
+    # The sender and the recipients may not applaud: their card says why.
+    sent = Kudos.sender_id == viewer.id
+    received = exists().where(
+        Recognition.kudos_id == Kudos.id, Recognition.recipient_id == viewer.id
+    )
+    columns = select(
+        Kudos.id, Kudos.created_at, Kudos.revision, reacted, current_generation(), sent, received
+    )
     return _newest_first(columns, viewer, where, before, size)
+
+
+def _own(sent: object, received: object) -> str | None:
+    return "sent" if sent else "received" if received else None
 
 
 @functools.cache

@@ -469,6 +469,17 @@ def _earlier_and_sent_today(*, with_key: bool) -> Select[tuple[int | None, int]]
     return select(earlier, kept + deleted)
 
 
+def sent_today(session: Session, sender: Person, *, now: datetime, zone: ZoneInfo) -> int:
+    """How many kudos ``sender`` sent on the organisation's day of ``now``, as
+    the daily limit counts them (kudos taken back since count too)."""
+    day_start, day_end = timeutil.day_bounds(now, zone)
+    _, count = session.execute(
+        _earlier_and_sent_today(with_key=False),
+        {"sender_id": sender.id, "key": None, "start": day_start, "end": day_end},
+    ).one()
+    return int(count)
+
+
 def _remember_deleted_send(session: Session, kudos: Kudos) -> None:
     """The deleted kudos still counts for its day; sends older than any day
     are forgotten (the sender's own rows only)."""
@@ -581,13 +592,33 @@ def restore_kudos(session: Session, admin: Person, kudos: Kudos, *, zone: ZoneIn
     session.flush()
 
 
+def own_part(person: Person, kudos: Kudos) -> str | None:
+    """``sent`` or ``received`` when ``person`` sent or received ``kudos``."""
+    if kudos.sender_id == person.id:
+        return "sent"
+    if any(recognition.recipient_id == person.id for recognition in kudos.recognitions):
+        return "received"
+    return None
+
+
+# Why the sender and the recipients may not applaud (applause is for onlookers).
+CANNOT_APPLAUD = {
+    "sent": "You can't applaud kudos you sent.",
+    "received": "You can't applaud kudos you received.",
+}
+
+
 def toggle_reaction(session: Session, person: Person, kudos: Kudos, *, now: datetime) -> bool:
-    """React, or take the reaction back. Returns whether the person now reacts."""
+    """React, or take the reaction back. Returns whether the person now reacts.
+    The sender and the recipients cannot applaud (``KudosRejected``, 403); a
+    reaction they made before this rule can still be taken back."""
     existing = session.get(Reaction, (kudos.id, person.id))
     if existing is not None:
         session.delete(existing)
         session.flush()
         return False
+    if (part := own_part(person, kudos)) is not None:
+        raise KudosRejected({"__all__": CANNOT_APPLAUD[part]}, status=403)
     session.add(Reaction(kudos_id=kudos.id, person_id=person.id, created_at=now))
     session.flush()
     return True

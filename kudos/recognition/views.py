@@ -24,11 +24,11 @@ from kudos import ratelimit
 from kudos.auth.redirects import is_local_path
 from kudos.db import utcnow, valid_ids
 from kudos.extensions import db
+from kudos.people import former_slugs
 from kudos.people.models import Person
 from kudos.people.services import search_people
-from kudos.preferences.services import summary as preference_summary
-from kudos.preferences.services import visibility_sentence
 from kudos.recognition import cards, feed, reports
+from kudos.recognition.compose import join_names, kudos_left_today, preview
 from kudos.recognition.forms import (
     VISIBILITY_CHOICES,
     ActionForm,
@@ -36,15 +36,16 @@ from kudos.recognition.forms import (
     HideForm,
     ReportForm,
 )
-from kudos.recognition.models import VISIBILITY_RANK, Kudos, Reaction, Value
+from kudos.recognition.models import Kudos, Reaction, Value
 from kudos.recognition.services import (
+    MAX_RECIPIENTS,
     KudosRejected,
     can_delete,
     delete_kudos,
-    effective_visibility,
     send_kudos,
     toggle_reaction,
 )
+from kudos.recognition.values import KIND as VALUE_SLUGS
 from kudos.recognition.visibility import can_see
 from kudos.timeutil import org_zone
 
@@ -81,8 +82,13 @@ def company_feed() -> str:
 
 @bp.get("/values/<slug>")
 @ratelimit.page
-def value_feed(slug: str) -> str:
-    value = db.session.scalar(select(Value).where(Value.slug == slug)) or abort(404)
+def value_feed(slug: str) -> str | Response:
+    value = db.session.scalar(select(Value).where(Value.slug == slug))
+    if value is None:
+        # A renamed value: old links lead to its new address, for good.
+        moved = former_slugs.target_of(db.session, VALUE_SLUGS, slug)
+        value = db.session.get(Value, moved) if moved is not None else abort(404)
+        return redirect(url_for("recognition.value_feed", slug=value.slug), 301)
     return render_template(
         "feed/value.html",
         value=value,
@@ -107,25 +113,15 @@ def _people(ids: list[int]) -> list[Person]:
     return [found[person_id] for person_id in dict.fromkeys(ids) if person_id in found]
 
 
-def _preview(chosen: list[Person], requested: str) -> dict[str, object]:
-    """Who will see the kudos and how each recipient likes to be recognised."""
-    if requested not in VISIBILITY_RANK:
-        requested = "public"
-    effective = effective_visibility(requested, chosen)
-    return {
-        "effective": effective,
-        "visibility_sentence": visibility_sentence(requested, effective, chosen),
-        "summaries": [preference_summary(person) for person in chosen],
-    }
-
-
 @bp.get("/kudos/new/preview")
 def compose_preview() -> str:
-    """The preview panel again, for the page's script as recipients change."""
+    """The preview again, for the page's script as recipients change: who
+    will see the kudos, the choices overridden and the recipients' cards."""
     ids = [int(item) for item in request.args.getlist("recipients") if item.isdigit()][:50]
     chosen = [person for person in _people(ids) if person.id != current_user.id]
     return render_template(
-        "kudos/_preview.html", **_preview(chosen, request.args.get("visibility", "public"))
+        "kudos/_preview.html",
+        preview=preview(chosen, request.args.get("visibility", "public")),
     )
 
 
@@ -139,16 +135,28 @@ def _render_compose(
     status: int = 200,
 ) -> tuple[str, int]:
     values = db.session.scalars(select(Value).where(Value.active).order_by(Value.position))
+    errors = errors or {}
+    if len(chosen) > MAX_RECIPIENTS and "recipients" not in errors:
+        # Ticked past the limit without the page's script: said before Send.
+        errors["recipients"] = (
+            f"Choose at most {MAX_RECIPIENTS} people: remove {len(chosen) - MAX_RECIPIENTS}."
+        )
+    daily_limit = current_app.config["DAILY_KUDOS_LIMIT"]
     return render_template(
         "kudos/new.html",
         form=form,
         chosen=chosen,
         chosen_value_ids=set(value_ids),
         values=list(values),
-        errors=errors or {},
+        errors=errors,
         matches=matches,
+        max_recipients=MAX_RECIPIENTS,
         visibility_choices=VISIBILITY_CHOICES,
-        **_preview(chosen, form.visibility.data or ""),
+        preview=preview(chosen, form.visibility.data or ""),
+        daily_limit=daily_limit,
+        kudos_left=kudos_left_today(
+            db.session, current_user, now=utcnow(), zone=org_zone(), daily_limit=daily_limit
+        ),
     ), status
 
 
@@ -172,6 +180,8 @@ def compose() -> Response | tuple[str, int]:
     if action.startswith("remove:"):
         chosen = [person for person in chosen if str(person.id) != action.split(":", 1)[1]]
         return _render_compose(form, chosen, value_ids)
+    if action == "search" and len(chosen) >= MAX_RECIPIENTS:
+        return _render_compose(form, chosen, value_ids)  # the page says it is full
     if action == "search":
         matches = [
             person
@@ -205,8 +215,13 @@ def compose() -> Response | tuple[str, int]:
         return page, status
     db.session.commit()
     kudos = result.kudos
-    names = ", ".join(person.first_name for person in kudos.recipients)
-    flash(f"Your kudos to {names} is on its way. Thank you for noticing!", "success")
+    names = join_names([person.first_name for person in kudos.recipients])
+    text = f"Your kudos to {names} is on its way. Thank you for noticing!"
+    if can_delete(current_user, kudos, utcnow()):
+        # With an "Undo" button (base.html): the take-back, while it is allowed.
+        flash({"text": text, "undo": url_for("recognition.delete", kudos_id=kudos.id)}, "success")
+    else:
+        flash(text, "success")
     return redirect(url_for("recognition.company_feed"))
 
 
@@ -241,11 +256,20 @@ def _back(default: str) -> Response:
 
 
 @bp.post("/kudos/<id:kudos_id>/react")
-def react(kudos_id: int) -> Response:
+def react(kudos_id: int) -> Response | tuple[Response, int]:
     kudos = load_kudos(kudos_id)
-    reacted = toggle_reaction(db.session, current_user, kudos, now=utcnow())
+    wants_json = request.accept_mimetypes.best == "application/json"
+    try:
+        reacted = toggle_reaction(db.session, current_user, kudos, now=utcnow())
+    except KudosRejected as rejected:  # their own kudos
+        db.session.rollback()
+        if wants_json:
+            error = {"code": "forbidden", "message": rejected.message}
+            return jsonify(error=error), rejected.status
+        flash(rejected.message, "error")
+        return _back(url_for("recognition.show", kudos_id=kudos.id))
     db.session.commit()
-    if request.accept_mimetypes.best == "application/json":
+    if wants_json:
         count = len(db.session.scalars(select(Reaction).where(Reaction.kudos_id == kudos.id)).all())
         return jsonify(reacted=reacted, count=count)
     return _back(url_for("recognition.show", kudos_id=kudos.id))

@@ -26,7 +26,7 @@ from kudos.summary.services import (
     suggested_actions,
     summary_subject,
 )
-from kudos.timeutil import Month, org_zone
+from kudos.timeutil import Month, not_started, org_zone
 
 bp = Blueprint("summary", __name__)
 
@@ -182,14 +182,18 @@ def _page_params() -> Hashable | None:
 @cache.cached_page(params=_page_params, version=_page_clock, counts_kudos=True)
 def page() -> str:
     query, viewer, subject, now = _requested_summary()
+    page = {
+        "subject": subject,
+        "own": subject.id == viewer.id,
+        "month": query.month,
+        "indirect": query.indirect,
+        "current": Month.containing(now, org_zone()),
+    }
+    if (why := not_started(query.month, now, org_zone())) is not None:
+        return render_template("summary/page.html", summary=None, not_started=why, **page)
     summary = cached_summary(viewer, subject, query, now=now)
     return render_template(
-        "summary/page.html",
-        subject=subject,
-        summary=summary,
-        own=subject.id == viewer.id,
-        current=Month.containing(now, org_zone()),
-        report=_report(viewer, subject, summary),
+        "summary/page.html", summary=summary, report=_report(viewer, subject, summary), **page
     )
 
 
@@ -197,6 +201,11 @@ def page() -> str:
 @ratelimit.page
 def csv_export() -> Response:
     query, viewer, subject, now = _requested_summary()
+    if (why := not_started(query.month, now, org_zone())) is not None:
+        page = render_template(
+            "errors/error.html", status=422, title="This month hasn't started", text=why
+        )
+        return Response(page, status=422, mimetype="text/html")
     summary = cached_summary(viewer, subject, query, now=now)
     return Response(
         summary_csv(summary),
