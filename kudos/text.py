@@ -7,9 +7,15 @@ import unicodedata
 
 
 def slugify(text: str, max_length: int = 120) -> str:
-    """ "Customer Success & Ops" -> "customer-success-ops" (ASCII, URL-safe)."""
+    """ "Customer Success & Ops" -> "customer-success-ops", "Équipe" -> "equipe":
+    ASCII where the name has Latin letters. A name with none (Arabic,
+    Hebrew, Chinese...) keeps its own letters, "فريق الدعم" -> "فريق-الدعم",
+    rather than losing its address; URLs carry it percent-encoded."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    if not slug:
+        folded = unicodedata.normalize("NFKC", text).casefold()
+        slug = re.sub(r"[\W_]+", "-", folded).strip("-")
     return slug[:max_length].rstrip("-")
 
 

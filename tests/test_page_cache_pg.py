@@ -269,7 +269,10 @@ def test_a_celebration_is_acknowledged_outside_a_transaction(
 
         assert seen == []  # all of it around the session
         assert "thanked 2 times" in first
-        assert "“The newest.”<footer>— Ann One, for Responsive and Ownership</footer>" in first
+        assert (
+            '“<span dir="auto">The newest.</span>”<footer>— Ann One, for Responsive and Ownership'
+            in first
+        )
         assert "From Ann, Ben." in first
         assert "Hidden later." not in first
         assert 'class="celebration"' not in second

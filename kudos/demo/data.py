@@ -13,8 +13,19 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
+from kudos.demo.stories import (
+    ANY_TEAM,
+    MANAGER,
+    OUTSIDE,
+    REPORT,
+    STORIES,
+    TEAMMATE,
+    Story,
+    join_names,
+)
+from kudos.people import sources
 from kudos.people.models import Department, Person, Team
 from kudos.preferences.models import FavouriteValue, RecognitionPreference
 from kudos.recognition.models import Reaction, Value
@@ -24,6 +35,20 @@ from kudos.text import slugify
 DOMAIN = "northwind.example.com"
 KUDOS_COUNT = 300
 DAYS = 90
+# The newest kudos: in the last hours, in this month even on its first day.
+RECENT = 8
+RECENT_HOURS = timedelta(hours=6)
+RECENT_TEAMS = (
+    "Platform",
+    "Service Desk",
+    "Accounting",
+    "EMEA Sales",
+    "Customer Success",
+    "People",
+    "Mobile",
+    "Workplace",
+)
+VISIBILITIES = ("public", "team", "private")
 
 # (name, title, department, team, manager's name or None)
 PEOPLE: list[tuple[str, str, str, str, str | None]] = [
@@ -240,86 +265,6 @@ PREFERENCES: dict[str, tuple[str, str, bool, bool, tuple[str, ...], str | None]]
 
 ADMINS = {"Maya Lindqvist", "Rahul Iyer"}
 
-# Messages per value; {name} is the first recipient's first name.
-MESSAGES: dict[str, list[str]] = {
-    "responsive": [
-        "{name} replied to my VPN ticket within ten minutes on a Friday evening and told me "
-        "exactly what would happen next. Never left me guessing.",
-        "Asked {name} a payroll question at 8:55 before a 9:00 call and had a clear answer "
-        "by 8:58. Thank you!",
-        "{name} picked up the escalation from the customer within the hour and kept us posted "
-        "the whole way. That is how you never ghost a coworker.",
-        "Thanks {name} for jumping on the broken build right away and setting expectations in "
-        "the channel before anyone had to ask.",
-        "My new laptop arrived configured and ready on day one because {name} chased the "
-        "vendor twice. Amazing turnaround.",
-    ],
-    "caring": [
-        "{name} noticed I was overwhelmed during quarter close and quietly took two "
-        "reconciliations off my plate. I really appreciated it.",
-        "Thank you {name} for checking in after the tough customer call. It meant a lot.",
-        "{name} made the new starters feel at home from the first hour: desk, coffee, and a "
-        "buddy for lunch.",
-        "{name} listened to the whole story before suggesting anything. Felt heard, and the "
-        "fix was right too.",
-        "When my kid was sick, {name} swapped on-call shifts with me without a second thought.",
-    ],
-    "competent": [
-        "{name} found the root cause of the slow checkout in an afternoon: a missing index. "
-        "Page loads are down from 4 s to 300 ms.",
-        "The new expense approval flow {name} built just works. Zero questions from my team "
-        "so far.",
-        "{name} rebuilt the printer queue on the 3rd floor and it has not jammed once since. "
-        "Wizardry.",
-        "Thanks {name} for the flawless month-end close. Numbers tied out first time.",
-        "{name} migrated our shared drives over the weekend with zero lost files.",
-    ],
-    "integrity": [
-        "{name} flagged a mistake in their own forecast before anyone else noticed and fixed "
-        "it openly. Respect.",
-        "{name} pushed back on a risky shortcut in the release, explained why, and offered a "
-        "safer plan. Exactly right.",
-        "Thank you {name} for being straight with the customer about the delay and owning the "
-        "follow-up.",
-        "{name} said they'd have the access review done by Thursday. It was done Wednesday.",
-    ],
-    "collaborative": [
-        "{name} sat with Sales for a whole afternoon to understand the renewal process before "
-        "changing the billing screen. Silos: broken.",
-        "The onboarding revamp happened because {name} got IT, People and Finance in one room. "
-        "Great cross-team work.",
-        "{name} joined our support rotation for a week to see the pain points first-hand.",
-        "Thanks {name} for pairing with the mobile team on the API changes instead of just "
-        "throwing a spec over the wall.",
-        "{name} made the handover between Finance and Procurement seamless this quarter.",
-    ],
-    "clear-communicator": [
-        "{name}'s one-page summary of the new travel policy answered every question before "
-        "we asked it.",
-        "The incident write-up by {name} was so clear that the whole company understood what "
-        "happened and why.",
-        "{name} explained the budget process to our team in 15 minutes with three slides. "
-        "Thank you!",
-        "Thanks {name} for the weekly status notes: short, honest and always on time.",
-    ],
-    "ownership": [
-        "{name} took the messy vendor contract nobody wanted and saw it through to signature.",
-        "The office move had a hundred moving parts and {name} owned every one of them.",
-        "{name} kept going until the flaky test was actually fixed, not just retried.",
-        "Thank you {name} for taking the renewal from at-risk to signed, start to finish.",
-        "{name} spotted the expiring certificate and renewed it before it became an outage.",
-    ],
-    "mentor": [
-        "{name} spent an hour walking me through our deployment pipeline. I shipped my first "
-        "change the next day.",
-        "Thanks {name} for the thoughtful review comments. I learned more from them than from "
-        "any course.",
-        "{name} ran the spreadsheet-skills lunch and now half the team knows pivot tables.",
-        "{name} coached me before my first customer demo. It went great!",
-        "Grateful to {name} for making time every week for our 1:1s, even in the busiest month.",
-    ],
-}
-
 
 @dataclass(frozen=True)
 class DemoReport:
@@ -337,12 +282,33 @@ def email_for(name: str) -> str:
     return slugify(name).replace("-", ".") + "@" + DOMAIN
 
 
-def demo_people(session: Session) -> list[Person]:
-    return list(
-        session.scalars(
-            select(Person).where(Person.email.like(f"%@{DOMAIN}")).order_by(Person.name)
-        )
+@dataclass(frozen=True)
+class DemoPerson:
+    """Someone to sign in as, and what the sign-in page says about them."""
+
+    person: Person
+    reports: int  # active people who report to them
+    onboarded: bool  # said how they like to be thanked (else onboarding comes first)
+
+
+def demo_people(session: Session) -> list[DemoPerson]:
+    reports = dict(
+        session.execute(
+            select(Person.manager_id, func.count())
+            .where(Person.active, Person.manager_id.is_not(None))
+            .group_by(Person.manager_id)
+        ).all()
     )
+    people = session.scalars(
+        select(Person)
+        .where(Person.email.like(f"%@{DOMAIN}"))
+        .options(selectinload(Person.preference), selectinload(Person.department))
+        .order_by(Person.name)
+    )
+    return [
+        DemoPerson(person, reports.get(person.id, 0), person.preference is not None)
+        for person in people
+    ]
 
 
 def load_demo(session: Session, *, now: datetime, zone: ZoneInfo, seed: int = 7) -> DemoReport:
@@ -379,6 +345,8 @@ def _create_people(session: Session) -> dict[str, Person]:
             department=departments[department],
             team=teams[team],
             admin_granted=name in ADMINS,
+            # The demo company stands for a directory import.
+            profile_sources=dict.fromkeys(sources.FIELDS, sources.IMPORT),
         )
     for name, *_, manager in PEOPLE:
         if manager:
@@ -420,6 +388,79 @@ def _working_moment(rng: random.Random, now: datetime, zone: ZoneInfo) -> dateti
             return moment
 
 
+def recent_moments(now: datetime, zone: ZoneInfo, count: int = RECENT) -> list[datetime]:
+    """``count`` moments of the last few hours, oldest first, all in this
+    month of the organisation and none after ``now``: on the 1st of a month
+    just after midnight they are minutes or seconds apart, but they are there,
+    so a manager's summary and the leaderboard of the new month are not empty."""
+    local_now = now.astimezone(zone)
+    month_start = datetime.combine(local_now.date().replace(day=1), time(0), zone)
+    span = min(now - month_start, RECENT_HOURS)
+    return [now - span * (count - index) / (count + 1) for index in range(count)]
+
+
+class _Company:
+    """The demo people, grouped the ways stories pick them."""
+
+    def __init__(self, people: list[Person]) -> None:
+        self.people = people
+        self.team_of = {person.id: person.team.name for person in people}
+        self.by_team: dict[str, list[Person]] = {}
+        self.reports: dict[int, list[Person]] = {}
+        for person in people:
+            self.by_team.setdefault(person.team.name, []).append(person)
+            if person.manager_id:
+                self.reports.setdefault(person.manager_id, []).append(person)
+        # A few generous people, as in every real company.
+        self.weight = {person.id: 3 if index % 7 == 0 else 1 for index, person in enumerate(people)}
+
+    def pick(self, rng: random.Random, pool: list[Person]) -> Person:
+        return rng.choices(pool, [self.weight[person.id] for person in pool])[0]
+
+    def cast(
+        self, rng: random.Random, story: Story, *, reports_only: bool = False
+    ) -> tuple[Person, list[Person]] | None:
+        """A sender and recipients the story fits, or None if nobody does;
+        ``reports_only``: recipients who manage nobody (they show in a summary)."""
+        candidates = [
+            person
+            for person in (self.people if story.to == ANY_TEAM else self.by_team[story.to])
+            if story.names_fit(person.title)
+            and not (reports_only and (self.reports.get(person.id) or not person.manager_id))
+        ]
+        if story.sender == REPORT:
+            managers = [person for person in candidates if self.reports.get(person.id)]
+            if not managers:
+                return None
+            recipient = rng.choice(managers)
+            return rng.choice(self.reports[recipient.id]), [recipient]
+        if story.sender == MANAGER:
+            managers = [
+                p for p in self.people if any(r in candidates for r in self.reports.get(p.id, []))
+            ]
+            if not managers:
+                return None
+            sender = rng.choice(managers)
+            team = [person for person in self.reports[sender.id] if person in candidates]
+            return sender, rng.sample(team, min(_how_many(rng, story), len(team)))
+        if not candidates:
+            return None
+        recipients = rng.sample(candidates, min(_how_many(rng, story), len(candidates)))
+        team = self.team_of[recipients[0].id]
+        senders = [
+            person
+            for person in self.people
+            if person not in recipients
+            and (self.team_of[person.id] == team) == (story.sender == TEAMMATE)
+            and (not story.from_teams or self.team_of[person.id] in story.from_teams)
+        ]
+        return (self.pick(rng, senders), recipients) if senders else None
+
+
+def _how_many(rng: random.Random, story: Story) -> int:
+    return 1 if story.solo else rng.choices((1, 2, 3), (75, 20, 5))[0]
+
+
 def _create_kudos(
     session: Session,
     rng: random.Random,
@@ -429,39 +470,51 @@ def _create_kudos(
     now: datetime,
     zone: ZoneInfo,
 ) -> int:
-    moments = sorted(_working_moment(rng, now, zone) for _ in range(KUDOS_COUNT))
-    by_team: dict[int | None, list[Person]] = {}
-    for person in people:
-        by_team.setdefault(person.team_id, []).append(person)
-    # A few generous people, as in every real company.
-    weights = [3 if index % 7 == 0 else 1 for index in range(len(people))]
-
+    """KUDOS_COUNT kudos over the last DAYS days, the last RECENT of them in
+    the last hours; each tells a story that fits its sender and recipients."""
+    moments = sorted(_working_moment(rng, now, zone) for _ in range(KUDOS_COUNT - RECENT))
+    moments += recent_moments(now, zone)
+    company = _Company(people)
+    by_slug = {value.slug: value for value in values}
+    # Every story in turn (in a shuffled order), so every value shows up; the
+    # recent ones go to the teams of several managers, for their summaries.
+    order = rng.sample(STORIES, len(STORIES))
     for index, moment in enumerate(moments):
-        sender = rng.choices(people, weights)[0]
-        pool = by_team[sender.team_id] if rng.random() < 0.45 else people
-        candidates = [person for person in pool if person.id != sender.id] or [
-            person for person in people if person.id != sender.id
-        ]
-        count = rng.choices((1, 2, 3), (75, 20, 5))[0]
-        recipients = rng.sample(candidates, min(count, len(candidates)))
-        # Cycle through the values so every one of them shows up in the demo.
-        primary = values[index % len(values)]
-        chosen = [primary] + ([rng.choice(values)] if rng.random() < 0.3 else [])
-        message = rng.choice(MESSAGES[primary.slug]).format(name=recipients[0].first_name)
-        visibility = rng.choices(("public", "team", "private"), (85, 10, 5))[0]
+        is_recent = index >= len(moments) - RECENT
+        if is_recent:
+            team = RECENT_TEAMS[index % len(RECENT_TEAMS)]
+            story, cast = next(
+                (story, cast)
+                for story in order
+                if story.to == team
+                and story.sender == OUTSIDE
+                and (cast := company.cast(rng, story, reports_only=True))
+            )
+        else:
+            story = order[index % len(order)]
+            cast = company.cast(rng, story)
+            while cast is None:  # a story nobody fits (none, with the demo people)
+                story = rng.choice(STORIES)
+                cast = company.cast(rng, story)
+        sender, recipients = cast
+        chosen = [story.values[0]] + [slug for slug in story.values[1:] if rng.random() < 0.6]
+        message = story.text.format(names=join_names([person.first_name for person in recipients]))
+        visibility = "public" if is_recent else rng.choices(VISIBILITIES, (85, 10, 5))[0]
         kudos = send_kudos(
             session,
             sender,
             [person.id for person in recipients],
-            [value.id for value in chosen],
+            [by_slug[slug].id for slug in chosen],
             message,
             visibility,
             now=moment,
             zone=zone,
             daily_limit=1000,
         ).kudos
+        # Applause from others: nobody applauds kudos they sent or received.
+        involved = {sender.id, *(person.id for person in recipients)}
         for reactor in rng.sample(people, rng.randrange(0, 6)):
-            if reactor.id != sender.id:
+            if reactor.id not in involved:
                 reacted_at = min(moment + timedelta(minutes=rng.randrange(2, 600)), now)
                 session.add(Reaction(kudos=kudos, person=reactor, created_at=reacted_at))
     session.flush()

@@ -42,6 +42,8 @@ def sign_in() -> str | Response:
             abort(404)
         session.clear()  # a fresh session: no fixation
         begin_session(person, now=utcnow())
+        person.last_sign_in_at = utcnow()
+        db.session.commit()
         flash(f"Signed in as {person.name} (demo).", "success")
         return redirect(safe_next_url())
     people = demo_people(db.session)

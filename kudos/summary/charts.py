@@ -32,11 +32,29 @@ def _month_label(point: TrendPoint) -> str:
     return datetime(point.month.year, point.month.month, 1).strftime("%b")
 
 
-def trend_chart(trend: list[TrendPoint], *, width: int = 560, height: int = 220) -> Markup:
+# Each chart is drawn twice: a wide layout and a narrow one, and the page
+# shows the one that fits its box (``.chart-box``, a CSS container query), so
+# that its labels are drawn at 12 px or more at any width: an SVG scales its
+# text with it, and one drawing squeezed onto a phone had 7 px labels.
+WIDE, NARROW = 460, 300
+
+
+def _both(wide: str, narrow: str) -> Markup:
+    return Markup(f'<div class="chart-box">{wide}{narrow}</div>')  # noqa: S704 - parts escaped
+
+
+def trend_chart(trend: list[TrendPoint]) -> Markup:
     """Six months of the shares of the team who sent, who received, and
     whom the manager recognised, as lines from 0 to 100 %."""
+    return _both(
+        _trend_svg(trend, width=WIDE, height=220, layout="wide"),
+        _trend_svg(trend, width=NARROW, height=200, layout="narrow"),
+    )
+
+
+def _trend_svg(trend: list[TrendPoint], *, width: int, height: int, layout: str) -> str:
     chart_id = f"trend-{next(_ids)}"
-    left, right, top, bottom = 40, 16, 16, 34
+    left, right, top, bottom = 42, 14, 14, 32
     inner_w, inner_h = width - left - right, height - top - bottom
     step = inner_w / max(len(trend) - 1, 1)
 
@@ -52,8 +70,9 @@ def trend_chart(trend: list[TrendPoint], *, width: int = 560, height: int = 220)
         for point in trend
     )
     parts = [
-        f'<svg class="chart chart--trend" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="{chart_id}-title {chart_id}-desc" preserveAspectRatio="xMidYMid meet">',
+        f'<svg class="chart chart--trend" data-layout="{layout}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" '
+        'preserveAspectRatio="xMidYMid meet">',
         f'<title id="{chart_id}-title">Share of the team over six months</title>',
         f'<desc id="{chart_id}-desc">{escape(described)}</desc>',
     ]
@@ -79,13 +98,21 @@ def trend_chart(trend: list[TrendPoint], *, width: int = 560, height: int = 220)
         )
         parts.append("</g>")
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text part is escaped above
+    return "".join(parts)
 
 
-def values_chart(values: list[ValueCount], *, width: int = 560) -> Markup:
-    """Recognitions per value received by the team, as horizontal bars."""
+def values_chart(values: list[ValueCount]) -> Markup:
+    """Recognitions per value received by the team, as horizontal bars:
+    labels beside the bars when wide, above them when narrow."""
+    return _both(_values_svg(values, layout="wide"), _values_svg(values, layout="narrow"))
+
+
+def _values_svg(values: list[ValueCount], *, layout: str) -> str:
     chart_id = f"values-{next(_ids)}"
-    row, label_w, right = 28, 170, 48
+    wide = layout == "wide"
+    width = WIDE if wide else NARROW
+    # Wide: the label left of its bar. Narrow: the label on a line of its own.
+    row, label_w, right = (30, 170, 36) if wide else (44, 0, 36)
     height = max(len(values), 1) * row + 8
     most = max((value.count for value in values), default=0) or 1
     bar_w = width - label_w - right
@@ -93,21 +120,29 @@ def values_chart(values: list[ValueCount], *, width: int = 560) -> Markup:
         "; ".join(f"{value.name}: {value.count}" for value in values) or "No values this month."
     )
     parts = [
-        f'<svg class="chart chart--values" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="{chart_id}-title {chart_id}-desc">',
+        f'<svg class="chart chart--values" data-layout="{layout}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-labelledby="{chart_id}-title {chart_id}-desc">',
         f'<title id="{chart_id}-title">Values the team was recognised for</title>',
         f'<desc id="{chart_id}-desc">{escape(described)}</desc>',
     ]
     for index, value in enumerate(values):
         top = 4 + index * row
         length = max(bar_w * value.count / most, 2)
+        label = f"{escape(value.emoji)} {escape(value.name)}"
+        if wide:
+            parts.append(
+                f'<text class="chart__label" x="{label_w - 8}" y="{top + 19}" '
+                f'text-anchor="end">{label}</text>'
+            )
+            bar_top = top + 5
+        else:
+            parts.append(f'<text class="chart__label" x="0" y="{top + 14}">{label}</text>')
+            bar_top = top + 21
         parts.append(
-            f'<text class="chart__label" x="{label_w - 8}" y="{top + 18}" text-anchor="end">'
-            f"{escape(value.emoji)} {escape(value.name)}</text>"
-            f'<rect class="chart__bar" x="{label_w}" y="{top + 4}" width="{length:.1f}" '
-            f'height="{row - 10}" rx="4"/>'
-            f'<text class="chart__value" x="{label_w + length + 6:.1f}" y="{top + 18}">'
+            f'<rect class="chart__bar" x="{label_w}" y="{bar_top}" width="{length:.1f}" '
+            f'height="{row - 12 if wide else 16}" rx="4"/>'
+            f'<text class="chart__value" x="{label_w + length + 6:.1f}" y="{bar_top + 13}">'
             f"{value.count}</text>"
         )
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text part is escaped above
+    return "".join(parts)

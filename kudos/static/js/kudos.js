@@ -18,9 +18,14 @@
       if (!response.ok) throw new Error(response.statusText);
       const result = await response.json();
       button.setAttribute("aria-pressed", result.reacted ? "true" : "false");
-      form.querySelector("[data-reaction-count]").textContent = result.count;
+      const count = form.querySelector("[data-reaction-count]");
+      count.textContent = result.count;
+      count.hidden = result.count === 0;  // no "0" before the first applause
       const label = button.querySelector(".visually-hidden");
-      if (label) label.textContent = (result.reacted ? "Remove your applause" : "Applaud") + " (" + result.count + " so far)";
+      if (label) {
+        label.textContent = (result.reacted ? "Remove your applause" : "Applaud")
+          + (result.count ? " (" + result.count + " so far)" : "");
+      }
     } catch (error) {
       form.submit();  // fall back to the plain form
     } finally {
@@ -89,5 +94,18 @@
         }
       }, 150);
     });
+  });
+  // The account menu (a <details>, so it works without JavaScript) closes
+  // on Escape, giving focus back to its button, and on a click elsewhere.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    const menu = document.querySelector("details.account-menu[open]");
+    if (!menu) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+  document.addEventListener("click", function (event) {
+    const menu = document.querySelector("details.account-menu[open]");
+    if (menu && !menu.contains(event.target)) menu.open = false;
   });
 })();
