@@ -59,7 +59,7 @@ class IdConverter(IntegerConverter):
 def register_blueprints(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
     from kudos import health
-    from kudos.admin.views import bp as admin_bp
+    from kudos.admin import bp as admin_bp
     from kudos.api.views import bp as api_bp
     from kudos.auth.token_views import bp as tokens_bp
     from kudos.auth.views import bp as auth_bp

@@ -62,6 +62,7 @@ from sqlalchemy import (
     func,
     inspect,
     null,
+    or_,
     select,
     table,
     update,
@@ -101,7 +102,11 @@ COUNTED = frozenset(
 )
 # Columns no cached page shows: a statement that sets only these keeps the
 # token. Whether the signed-in person has news is read with each request.
-QUIET_COLUMNS = {"recognition": frozenset({"acknowledged_at"})}
+QUIET_COLUMNS = {
+    "recognition": frozenset({"acknowledged_at"}),
+    "person": frozenset({"last_sign_in_at", "profile_sources"}),
+    "kudos_report": frozenset({"reporter_told_at"}),
+}
 # Each worker's cache holds at most this much (KUDOS_CACHE_MAX_MB).
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 # Entries that count kudos are made again at most this often while kudos
@@ -387,10 +392,22 @@ def freshness_columns(viewer: ColumnElement[int] | None) -> list[ColumnElement[A
     generation = CacheGeneration.__table__
     kudos = table("kudos", column("id"))
     recognition = table("recognition", column("recipient_id"), column("acknowledged_at"))
+    report = table(
+        "kudos_report", column("reporter_id"), column("resolved_at"), column("reporter_told_at")
+    )
+    # News: kudos received not shown yet, or a report a moderator has dealt
+    # with that the reporter has not been told about (two small partial indexes).
     unseen = (
-        exists()
-        .where(recognition.c.recipient_id == viewer, recognition.c.acknowledged_at.is_(None))
-        .label("unseen")
+        or_(
+            exists().where(
+                recognition.c.recipient_id == viewer, recognition.c.acknowledged_at.is_(None)
+            ),
+            exists().where(
+                report.c.reporter_id == viewer,
+                report.c.resolved_at.is_not(None),
+                report.c.reporter_told_at.is_(None),
+            ),
+        ).label("unseen")
         if viewer is not None
         else null().label("unseen")
     )

@@ -14,6 +14,7 @@ from kudos import timeutil
 from kudos.db import utcnow
 from kudos.extensions import db
 from kudos.preferences.celebrations import take_pending
+from kudos.recognition.reports import take_outcomes
 
 # Left as they are in a query string, as url_for leaves them.
 URL_SAFE = "!$'()*,/:;?@"
@@ -67,8 +68,16 @@ def pending_celebration() -> object:
             and current_user.has_unseen_recognitions
         ):
             g.kudos_celebration = take_pending(db.session, current_user, now=utcnow())
+            g.kudos_report_outcomes = take_outcomes(db.session, current_user, now=utcnow())
             db.session.commit()
     return g.kudos_celebration
+
+
+def report_outcomes() -> list:
+    """What moderators did about the signed-in person's reports, told once
+    (taken with the celebration, by the same page)."""
+    pending_celebration()
+    return g.get("kudos_report_outcomes") or []
 
 
 # Addresses built per worker, at most (then it starts again).
@@ -113,6 +122,7 @@ def init_app(app: Flask) -> None:
     app.url_for = _kept_urls(app.url_for)  # type: ignore[method-assign]
     app.jinja_env.globals["url_for"] = app.url_for
     app.add_template_global(pending_celebration)
+    app.add_template_global(report_outcomes)
     app.add_template_global(this_page)
     app.add_template_filter(local_datetime)
     app.add_template_filter(relative_time)

@@ -43,9 +43,20 @@ KNOWN_NAMES = [
     "state",
     "iss",
     "code",
+    "status",
+    "page",
 ]
 RESERVED_NAMES = ["_method", "_external", "_anchor", "_scheme", "_external_host", "endpoint"]
-VIEW_ARGUMENT_NAMES = ["kudos_id", "person_id", "slug", "filename", "values"]
+VIEW_ARGUMENT_NAMES = [
+    "kudos_id",
+    "person_id",
+    "slug",
+    "filename",
+    "values",
+    "value_id",
+    "group_id",
+    "kinds",
+]
 NASTY_VALUES = [
     "9999-12",
     "9998-12",
@@ -173,7 +184,10 @@ def requests(world, rules):
         st.sampled_from([rule for rule in rules if rule.endpoint not in SKIPPED_ROUTES]),
         st.sampled_from(["employee", "manager", "admin"]),
         st.fixed_dictionaries(
-            {name: path_values for name in ["kudos_id", "person_id", "slug", "filename"]}
+            {
+                name: path_values
+                for name in ["kudos_id", "person_id", "slug", "filename", "value_id", "group_id"]
+            }
         ),
         st.lists(st.tuples(names, values), min_size=1, max_size=3),
     )
@@ -182,7 +196,14 @@ def requests(world, rules):
 def test_every_get_route_is_walked(app):
     walked = {rule.endpoint for rule in get_rules(app)} - SKIPPED_ROUTES
     # A new page is fuzzed as soon as it exists; this list only shows the extent.
-    assert {"summary.csv_export", "admin.reciprocity", "api.manager_summary"} <= walked
+    assert {
+        "summary.csv_export",
+        "admin.reciprocity",
+        "api.manager_summary",
+        "admin.group",
+        "admin.value_edit",
+        "admin.overview_csv",
+    } <= walked
     assert len(walked) >= 25
 
 

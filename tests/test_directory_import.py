@@ -75,6 +75,25 @@ def test_a_good_file_creates_people_teams_departments_and_managers(session):
     assert all(person.active and not person.is_admin for person in directory.values())
 
 
+def test_teams_named_in_any_script_get_an_address(session, client, make):
+    """A team called "فريق الدعم" is created with a slug of its own letters
+    (not an empty one), and its page opens."""
+    from tests.conftest import sign_in
+
+    run_import(
+        session,
+        HEADER + "rana@acme.example.com,رنا,,قسم الهندسة,فريق الدعم,\n"
+        "noa@acme.example.com,Noa,,,צוות תמיכה,\n",
+    )
+    arabic = session.scalars(select(Team).where(Team.name == "فريق الدعم")).one()
+    hebrew = session.scalars(select(Team).where(Team.name == "צוות תמיכה")).one()
+    assert (arabic.slug, hebrew.slug) == ("فريق-الدعم", "צוות-תמיכה")
+    sign_in(client, make.person(name="Viewer"))
+    page = client.get(f"/teams/{arabic.slug}")
+    assert page.status_code == 200
+    assert "رنا" in page.get_data(as_text=True)
+
+
 def test_importing_the_same_file_twice_changes_nothing(session):
     run_import(session, GOOD)
     before = {

@@ -187,7 +187,7 @@ def test_an_admin_hides_a_kudos_and_it_disappears_everywhere(browser, client, se
             assert "Needs moderation" not in client.get(url).get_data(as_text=True), url
         assert client.get(f"/kudos/{kudos.id}").status_code == 404
     sign_in(client, org["admin"])
-    admin_page = client.get("/admin/").get_data(as_text=True)
+    admin_page = client.get("/admin/moderation").get_data(as_text=True)
     assert "Mentions a medical condition" in admin_page
     assert "kudos.hidden" in admin_page
     assert "Hidden by a moderator" in client.get(f"/kudos/{kudos.id}").get_data(as_text=True)
@@ -222,13 +222,15 @@ def test_hiding_needs_a_reason(browser, client, session, make, org):
     assert session.get(Kudos, kudos.id).hidden_at is None
 
 
-@pytest.mark.parametrize("url", ["/admin/", "/admin/kudos/{id}/hide", "/admin/kudos/{id}/restore"])
+@pytest.mark.parametrize(
+    "url", ["/admin/moderation", "/admin/kudos/{id}/hide", "/admin/kudos/{id}/restore"]
+)
 def test_people_who_are_not_admins_get_403(browser, client, session, make, org, url):
     kudos = make.kudos(org["sender"], [org["recipient"]])
     sign_in(client, org["recipient"])
     target = url.format(id=kudos.id)
 
-    if target == "/admin/":
+    if target == "/admin/moderation":
         response = client.get(target)
     else:
         response = browser.submit("/", target, data={"reason": "mine now"})

@@ -70,7 +70,7 @@ def test_an_admin_outside_the_audience_cannot_read_it(client, session, org, priv
     for url in ("/", "/teams/platform", f"/people/{org['recipient'].id}", "/values/responsive"):
         assert SECRET not in body(client.get(url)), url
     assert SECRET not in body(client.get("/api/v1/kudos", headers=headers))
-    assert SECRET not in body(client.get("/admin/"))
+    assert SECRET not in body(client.get("/admin/moderation"))
 
 
 # Hiding and restoring what one cannot read ------------------------------------
@@ -104,7 +104,7 @@ def test_an_admin_hides_and_restores_a_private_kudos_they_cannot_read(
 def test_an_unknown_kudos_is_404_for_moderation_too(browser, client, org):
     sign_in(client, org["admin"])
     assert client.get("/admin/kudos/999999").status_code == 404
-    response = browser.submit("/admin/", "/admin/kudos/999999/hide", data={"reason": "x"})
+    response = browser.submit("/admin/moderation", "/admin/kudos/999999/hide", data={"reason": "x"})
     assert response.status_code == 404
 
 
@@ -117,7 +117,7 @@ def test_the_hidden_list_shows_every_hidden_kudos_but_not_private_text(
     session.commit()
     sign_in(client, org["admin"])
 
-    page = body(client.get("/admin/"))
+    page = body(client.get("/admin/moderation"))
 
     assert f'href="/admin/kudos/{private.id}"' in page
     assert f'href="/admin/kudos/{public.id}"' in page
@@ -244,7 +244,7 @@ def test_hiding_from_a_report_closes_it(browser, client, session, org, private):
     assert "Rita Recipient" in reports_page
     assert f'href="/admin/kudos/{private.id}"' in reports_page
     assert SECRET not in reports_page
-    assert "1 open" in body(client.get("/admin/"))
+    assert "1 open" in body(client.get("/admin/moderation"))
 
     browser.submit(
         f"/admin/kudos/{private.id}", f"/admin/kudos/{private.id}/hide", data={"reason": "Agreed"}

@@ -7,13 +7,14 @@ outside their audience only by opening it on purpose, which is audited.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 
 from kudos import ratelimit
+from kudos.admin.blueprint import bp
 from kudos.audit.models import AuditEntry
 from kudos.auth.access import admin_required
 from kudos.auth.redirects import is_local_path
@@ -25,16 +26,14 @@ from kudos.recognition import feed, reports
 from kudos.recognition.forms import ActionForm, HideForm
 from kudos.recognition.models import Kudos, Recognition
 from kudos.recognition.services import KudosRejected, hide_kudos, restore_kudos
-from kudos.timeutil import org_zone
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+from kudos.timeutil import Month, not_started, org_zone
 
 AUDIT_PAGE_SIZE = 50
 
 
-@bp.get("/")
+@bp.get("/moderation")
 @admin_required
-def index() -> str:
+def moderation() -> str:
     # Every hidden kudos, also those the admin may not read; the template
     # shows a message only where ``readable`` says so.
     hidden = list(
@@ -166,7 +165,25 @@ def reciprocity() -> str:
     query, problems = parse_query({"month": request.args.get("month", "")})
     if query is None:
         abort(400, " ".join(problems.values()))
-    start, end = query.month.bounds(org_zone())
+    now, zone = utcnow(), org_zone()
+    page = {"month": query.month, "current": Month.containing(now, zone)}
+    if (why := not_started(query.month, now, zone)) is not None:
+        return render_template("admin/reciprocity.html", not_started=why, pairs=[], **page)
+    start, end = query.month.bounds(zone)
+    # "Nothing stands out" only means something in a month with kudos.
+    recognised = db.session.scalar(
+        select(
+            exists().where(
+                Recognition.kudos_id == Kudos.id,
+                Kudos.hidden_at.is_(None),
+                Recognition.created_at >= start,
+                Recognition.created_at < end,
+            )
+        )
+    )
     return render_template(
-        "admin/reciprocity.html", month=query.month, pairs=mutual_pairs(db.session, start, end)
+        "admin/reciprocity.html",
+        pairs=mutual_pairs(db.session, start, end),
+        recognised=recognised,
+        **page,
     )

@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session
 
 from kudos.audit.services import record
 from kudos.auth.models import Identity
+from kudos.people import former_slugs, sources
+from kudos.people.groups import kind_of
 from kudos.people.models import Department, Person, Team, normalize_email
 from kudos.text import has_control_characters, one_line, slugify
 
@@ -111,6 +113,7 @@ def sign_in_with_claims(
     identity.email = email
     person.unverified_sign_in = not verified
     identity.last_login_at = now
+    person.last_sign_in_at = now
     session.flush()
     return person, identity
 
@@ -218,6 +221,7 @@ def _text(claims: Mapping[str, Any], settings: ClaimSettings, field: str) -> str
 def _refresh_profile(
     session: Session, person: Person, claims: Mapping[str, Any], settings: ClaimSettings
 ) -> None:
+    before = {field: _field(person, field) for field in sources.FIELDS}
     if name := _text(claims, settings, "name"):
         person.name = name
     if title := _text(claims, settings, "title"):
@@ -229,8 +233,17 @@ def _refresh_profile(
     manager_claim = claims.get(settings.claims["manager_email"])
     if isinstance(manager_claim, str) and (manager_email := _address(manager_claim)):
         _set_manager(session, person, manager_email)
+    changed = [field for field in sources.FIELDS if _field(person, field) != before[field]]
+    if changed:
+        sources.mark(person, changed, sources.SIGN_IN)
     if settings.admin_group:
         person.admin_from_group = settings.admin_group in _groups(claims, settings)
+
+
+def _field(person: Person, field: str) -> object:
+    """A profile field as compared for its source: groups by identity."""
+    value = getattr(person, field)
+    return value if isinstance(value, str | None) else id(value)
 
 
 def _groups(claims: Mapping[str, Any], settings: ClaimSettings) -> list[str]:
@@ -250,6 +263,8 @@ def _named_group(session: Session, model: type[Department] | type[Team], name: s
     if not slug:
         return None
     group = session.scalar(select(model).where(model.slug == slug))
+    if group is None and (moved := former_slugs.target_of(session, kind_of(model), slug)):
+        group = session.get(model, moved)  # renamed or merged in the admin console
     if group is None:
         group = model(name=name[:120], slug=slug)
         session.add(group)

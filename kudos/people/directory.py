@@ -21,8 +21,12 @@ from sqlalchemy.orm import Session
 
 from kudos.audit.services import record
 from kudos.db import utcnow
+from kudos.people import former_slugs
+from kudos.people.groups import kind_of
+from kudos.people.hierarchy import cycle_from, people_in_cycles
 from kudos.people.models import Department, Person, Team, normalize_email
 from kudos.people.services import deactivate_people, reactivate_people
+from kudos.people.sources import FIELDS, IMPORT, recorded
 from kudos.text import has_control_characters, slugify
 
 COLUMNS = ("email", "name", "title", "department", "team", "manager_email")
@@ -52,6 +56,10 @@ class ImportReport:
     deactivated: int = 0
     teams_created: list[str] = field(default_factory=list)
     departments_created: list[str] = field(default_factory=list)
+    # Who, for the admin console's preview (not audited: the counts are).
+    created_emails: list[str] = field(default_factory=list)
+    updated_fields: dict[str, list[str]] = field(default_factory=dict)
+    deactivated_emails: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         parts = [
@@ -123,6 +131,7 @@ def import_directory(
                     "active": True,
                     "admin_granted": False,
                     "session_version": 1,
+                    "profile_sources": dict.fromkeys(FIELDS, IMPORT),
                     "created_at": now,
                     "updated_at": now,
                 }
@@ -130,6 +139,7 @@ def import_directory(
             ],
         )
         report.created = len(new_rows)
+        report.created_emails = [row.email for row in new_rows]
 
     ids = dict(session.execute(select(Person.email, Person.id)).all())
     changes: list[dict[str, Any]] = []
@@ -155,8 +165,13 @@ def import_directory(
             reactivated.append(current.id)
         if differing:
             changes.append({"id": current.id, **differing, "updated_at": now})
+        if sources := _sources_after(current, differing):
+            changes.append({"id": current.id, "profile_sources": sources})
         if differing or reactivated[-1:] == [current.id]:
             report.updated += 1
+            report.updated_fields[row.email] = [
+                name for name in FIELDS if _COLUMN_OF[name] in differing
+            ] + (["reactivated"] if reactivated[-1:] == [current.id] else [])
         else:
             report.unchanged += 1
     # Grouped by the set of columns changed, so each group is one executemany.
@@ -170,12 +185,37 @@ def import_directory(
         missing = [
             person.id for email, person in existing.items() if email not in listed and person.active
         ]
-        report.deactivated = len(deactivate_people(session, missing, actor=actor, now=now))
+        gone = set(deactivate_people(session, missing, actor=actor, now=now))
+        report.deactivated = len(gone)
+        report.deactivated_emails = sorted(
+            email for email, person in existing.items() if person.id in gone
+        )
 
     session.expire_all()
     record(session, actor, "directory.import", details=report.as_dict())
     session.flush()
     return report
+
+
+def _sources_after(person: Person, changed: dict[str, Any]) -> dict[str, str] | None:
+    """The person's field sources once the import has set ``changed``, or
+    None when they stay as they are: a field the file changed, or whose
+    source was never recorded, now comes from the import."""
+    fields = [
+        field
+        for field in FIELDS
+        if _COLUMN_OF[field] in changed or field not in (person.profile_sources or {})
+    ]
+    return recorded(person, fields, IMPORT) if fields else None
+
+
+_COLUMN_OF = {
+    "name": "name",
+    "title": "title",
+    "department": "department_id",
+    "team": "team_id",
+    "manager": "manager_id",
+}
 
 
 def parse(data: bytes) -> list[Row]:
@@ -352,39 +392,18 @@ def _resolve_managers(rows: list[Row], existing: dict[str, Person]) -> dict[str,
     }
     manager_of.update({row.email: row.manager_email for row in rows})
 
-    in_cycle: set[str] = set()
-    settled: set[str] = set()
-    for start in by_email:
-        path: list[str] = []
-        seen_on_path: set[str] = set()
-        current: str | None = start
-        while current is not None and current not in settled:
-            if current in seen_on_path:
-                in_cycle.update(path[path.index(current) :])
-                break
-            seen_on_path.add(current)
-            path.append(current)
-            current = manager_of.get(current)
-        settled.update(path)
+    in_cycle = people_in_cycles(manager_of, by_email)
     if in_cycle:
         cycle_rows = [row for row in rows if row.email in in_cycle]
         raise DirectoryImportError(
             Problem(
                 row.line,
                 f"manager cycle: {row.email} reports (directly or not) to "
-                "themselves through " + " → ".join(_cycle_from(row.email, manager_of)),
+                "themselves through " + " → ".join(cycle_from(row.email, manager_of)),
             )
             for row in cycle_rows
         )
     return {row.email: row.manager_email for row in rows}
-
-
-def _cycle_from(start: str, manager_of: dict[str, str | None]) -> list[str]:
-    chain, current = [start], manager_of.get(start)
-    while current is not None and current != start and len(chain) < 50:
-        chain.append(current)
-        current = manager_of.get(current)
-    return [*chain, start]
 
 
 def _ensure_groups(
@@ -401,7 +420,11 @@ def _ensure_groups(
     first_name_of: dict[str, str] = {}
     for name in sorted(listed):
         first_name_of.setdefault(slugify(name), name)
-    known = dict(session.execute(select(model.slug, model.id)).all())
+    # A group renamed or merged in the console is found by its old name too.
+    known = {
+        **former_slugs.targets(session, kind_of(model)),
+        **dict(session.execute(select(model.slug, model.id)).all()),
+    }
     missing = {slug: name for slug, name in first_name_of.items() if slug not in known}
     if missing:
         now = utcnow()
@@ -410,7 +433,7 @@ def _ensure_groups(
             [{"slug": slug, "name": name, "created_at": now} for slug, name in missing.items()],
         )
         created.extend(sorted(missing.values()))
-        known = dict(session.execute(select(model.slug, model.id)).all())
+        known.update(session.execute(select(model.slug, model.id)).all())
     return {name: known[slugify(name)] for name in listed}
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     ColumnElement,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    UniqueConstraint,
     exists,
     false,
     or_,
@@ -55,6 +57,24 @@ class NamedGroup:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.slug}>"
+
+
+class FormerSlug(Base):
+    """An address that moved: a value, team or department renamed (or a team
+    or department merged into another) keeps its old slug here, so old links
+    redirect and a directory import naming the old team finds the new one."""
+
+    __tablename__ = "former_slug"
+    __table_args__ = (
+        UniqueConstraint("kind", "slug"),
+        CheckConstraint("kind IN ('value', 'team', 'department')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    slug: Mapped[str] = mapped_column(String(140))
+    target_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Department(NamedGroup, Base):
@@ -111,6 +131,10 @@ class Person(UserMixin, Base):
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # Set when the person chose "later" on onboarding; the reminder stays.
     onboarding_postponed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where each profile field last came from, {"team": "import", ...}: see
+    # ``kudos.people.sources``. Missing fields were never set by anyone.
+    profile_sources: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

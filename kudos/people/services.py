@@ -28,7 +28,7 @@ def search_people(
 ) -> list[Person]:
     """Active people whose name or e-mail contains every word of ``query``,
     best matches (name starting with the query) first."""
-    words = [_escape_like(word) for word in query.lower().split()][:5]
+    words = [escape_like(word) for word in query.lower().split()][:5]
     if not words:
         return []
     stmt = select(Person).where(Person.active)
@@ -47,7 +47,7 @@ def search_people(
     return list(session.scalars(stmt))
 
 
-def _escape_like(word: str) -> str:
+def escape_like(word: str) -> str:
     """Make LIKE's wildcards literal: a search for "50%" finds "50%"."""
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from kudos import ratelimit
 from kudos.extensions import db
+from kudos.people import former_slugs
 from kudos.people.models import Person, Team
 from kudos.people.services import search_people
 from kudos.preferences.services import summary as preference_summary
@@ -43,8 +44,13 @@ def profile(person_id: int) -> str:
 
 @bp.get("/teams/<slug>")
 @ratelimit.page
-def team(slug: str) -> str:
-    team = db.session.scalar(select(Team).where(Team.slug == slug)) or abort(404)
+def team(slug: str) -> str | Response:
+    team = db.session.scalar(select(Team).where(Team.slug == slug))
+    if team is None:
+        # A team renamed or merged: old links lead to the team it became.
+        moved = former_slugs.target_of(db.session, "team", slug)
+        team = db.session.get(Team, moved) if moved is not None else abort(404)
+        return redirect(url_for("people.team", slug=team.slug), 301)
     members = db.session.scalars(
         select(Person).where(Person.team_id == team.id, Person.active).order_by(Person.name)
     ).all()

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     exists,
+    or_,
     text,
     true,
 )
@@ -171,18 +172,6 @@ class Recognition(Base):
     recipient: Mapped[Person] = relationship(foreign_keys=[recipient_id], lazy="joined")
 
 
-# Whether anything received waits to be shown to this person (a celebration
-# or a quiet notice). Deferred, loaded with the signed-in person
-# (``auth.sessions.load_person``) from the small unacknowledged index, so a
-# page view without news asks nothing more.
-Person.has_unseen_recognitions = column_property(
-    exists()
-    .where(Recognition.recipient_id == Person.id, Recognition.acknowledged_at.is_(None))
-    .correlate_except(Recognition),
-    deferred=True,
-)
-
-
 class Reaction(Base):
     """One per person per kudos; reacting again removes it."""
 
@@ -223,6 +212,14 @@ class KudosReport(Base):
             postgresql_where=text("resolved_at IS NULL"),
             sqlite_where=text("resolved_at IS NULL"),
         ),
+        # Reporters with an outcome they have not been told yet: read with
+        # every signed-in page view (``cache.freshness_columns``).
+        Index(
+            "ix_kudos_report_untold",
+            "reporter_id",
+            postgresql_where=text("resolved_at IS NOT NULL AND reporter_told_at IS NULL"),
+            sqlite_where=text("resolved_at IS NOT NULL AND reporter_told_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -235,6 +232,8 @@ class KudosReport(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     resolution: Mapped[str | None] = mapped_column(String(16))
+    # When the reporter was shown what became of their report, in-app.
+    reporter_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     kudos: Mapped[Kudos] = relationship()
     reporter: Mapped[Person] = relationship(foreign_keys=[reporter_id])
@@ -251,3 +250,25 @@ class DeletedSend(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     sender_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# Whether anything waits to be shown to this person: kudos received (a
+# celebration or a quiet notice), or what a moderator did about a kudos they
+# reported. Deferred; with each request it comes from the same statement as
+# the signed-in person (``cache.freshness_columns``), read from two small
+# partial indexes, so a page view without news asks nothing more.
+Person.has_unseen_recognitions = column_property(
+    or_(
+        exists()
+        .where(Recognition.recipient_id == Person.id, Recognition.acknowledged_at.is_(None))
+        .correlate_except(Recognition),
+        exists()
+        .where(
+            KudosReport.reporter_id == Person.id,
+            KudosReport.resolved_at.is_not(None),
+            KudosReport.reporter_told_at.is_(None),
+        )
+        .correlate_except(KudosReport),
+    ),
+    deferred=True,
+)

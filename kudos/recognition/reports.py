@@ -8,13 +8,16 @@ never commit.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from kudos.audit.services import record
 from kudos.people.models import Person
+from kudos.reads import read_rows, write_alone
 from kudos.recognition.models import Kudos, KudosReport
 from kudos.recognition.services import (
     CONTROL_CHARACTERS,
@@ -117,3 +120,50 @@ def open_for_moderation(session: Session, admin: Person, kudos: Kudos) -> None:
         details={"visibility": kudos.visibility},
     )
     session.flush()
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What became of a report, as its reporter is told (once)."""
+
+    kudos_id: int
+    sender_name: str
+    resolution: str  # "hidden" or "dismissed"
+    reported_at: datetime
+
+
+def take_outcomes(session: Session, reporter: Person, *, now: datetime) -> list[ReportOutcome]:
+    """Reports by ``reporter`` that a moderator dealt with since they were
+    last told, now told (by the page about to show them). A write no cached
+    page shows, so it is committed on its own, as a celebration is."""
+    told = write_alone(session, _tell(), {"reporter": reporter.id, "now": now})
+    if not told:
+        return []
+    senders = dict(
+        read_rows(
+            session,
+            select(Kudos.id, Person.name)
+            .join(Person, Person.id == Kudos.sender_id)
+            .where(Kudos.id.in_(sorted({kudos_id for kudos_id, *_ in told}))),
+            {},
+        )
+    )
+    return [
+        ReportOutcome(kudos_id, senders.get(kudos_id, "someone"), resolution, reported_at)
+        for kudos_id, resolution, reported_at in sorted(told, key=lambda row: row[2])
+    ]
+
+
+@functools.cache
+def _tell() -> Update:
+    return (
+        update(KudosReport)
+        .where(
+            KudosReport.reporter_id == bindparam("reporter"),
+            KudosReport.resolved_at.is_not(None),
+            KudosReport.reporter_told_at.is_(None),
+        )
+        .values(reporter_told_at=bindparam("now"))
+        .returning(KudosReport.kudos_id, KudosReport.resolution, KudosReport.created_at)
+        .execution_options(synchronize_session=False)
+    )
