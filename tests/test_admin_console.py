@@ -544,6 +544,22 @@ def test_a_team_cannot_be_merged_into_itself(client, browser, org, session):
     assert session.get(Team, platform.id) is not None
 
 
+def test_departments_merge_too(client, browser, make, org, session):
+    as_admin(client, browser, org)
+    research = make.department("Research")
+    engineering = org["engineering"]
+    url = f"/admin/departments/{research.id}"
+    make.person(name="Rae Research", department=research)
+    browser.submit(url, f"{url}/merge", data={"merge-into": str(engineering.id)})
+    session.expire_all()
+    rae = session.scalars(select(Person).where(Person.name == "Rae Research")).one()
+    assert rae.department == engineering
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "department.merged")
+    ).one()
+    assert entry.details == {"merged": "Research", "into": "Engineering", "people": 1}
+
+
 def test_departments_rename_too(client, browser, org, session):
     as_admin(client, browser, org)
     engineering = org["engineering"]
@@ -673,7 +689,7 @@ def test_the_overview_counts_by_month_in_the_company_time_zone(client, make, org
     assert "department,2026-04,No department,received kudos,2" in rows
     assert "department,2026-04,No department,sent kudos,1" in rows
     page = body(client.get("/admin/?month=2026-04"))
-    assert "Participation by department in 2026-04" in page
+    assert "Participation by department in April 2026" in page
     assert 'width="100.0"' in page  # the busiest month's bar is full
 
 

@@ -24,7 +24,7 @@ def test_a_celebratory_recipient_gets_a_celebration_once(client, make, session):
     second = client.get("/").get_data(as_text=True)
 
     assert 'class="celebration"' in first
-    assert "Sam just thanked you!" in first
+    assert "<bdi>Sam</bdi> just thanked you!" in first
     assert "You saved the launch!" in first
     assert "for Ownership" in first
     assert "data-fanfare" in first  # plays only when clicked
@@ -117,4 +117,4 @@ def test_a_single_kudos_names_its_values_in_the_companys_order(client, make, ses
 
     page = client.get("/").get_data(as_text=True)
 
-    assert "— Sam Sender, for Responsive and Ownership</footer>" in page
+    assert "— <bdi>Sam Sender</bdi>, for Responsive and Ownership</footer>" in page

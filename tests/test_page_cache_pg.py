@@ -270,8 +270,8 @@ def test_a_celebration_is_acknowledged_outside_a_transaction(
         assert seen == []  # all of it around the session
         assert "thanked 2 times" in first
         assert (
-            '“<span dir="auto">The newest.</span>”<footer>— Ann One, for Responsive and Ownership'
-            in first
+            '“<span dir="auto">The newest.</span>”'
+            "<footer>— <bdi>Ann One</bdi>, for Responsive and Ownership" in first
         )
         assert "From Ann, Ben." in first
         assert "Hidden later." not in first

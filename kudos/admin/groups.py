@@ -86,24 +86,33 @@ def group(kinds: str, group_id: int) -> str:
     return _group_page(kinds, found, *_forms(kinds, found), {})
 
 
+def _refused(
+    kinds: str,
+    group_id: int,
+    rename: GroupRenameForm,
+    merge: GroupMergeForm,
+    errors: dict[str, str],
+    status: int,
+) -> tuple[str, int]:
+    """The page again, nothing changed, with the problem beside its field."""
+    db.session.rollback()
+    return _group_page(kinds, _group(kinds, group_id), rename, merge, errors), status
+
+
 @bp.post("/teams/<id:group_id>/rename", defaults={"kinds": "teams"})
 @bp.post("/departments/<id:group_id>/rename", defaults={"kinds": "departments"})
 def group_rename(kinds: str, group_id: int) -> str | Response | tuple[str, int]:
     found = _group(kinds, group_id)
     rename, merge = _forms(kinds, found)
     if not rename.validate_on_submit():
-        return _group_page(
-            kinds, found, rename, merge, {"name": "The form had expired; try again."}
-        ), 400
+        expired = {"rename-name": "The form had expired; try again."}
+        return _refused(kinds, group_id, rename, merge, expired, 400)
     before = found.name
     try:
         changed = rename_group(db.session, current_user, found, rename.name.data or "")
     except GroupChangeRefused as refused:
-        db.session.rollback()
-        found = _group(kinds, group_id)
-        return _group_page(
-            kinds, found, rename, merge, {f"rename-{k}": v for k, v in refused.fields.items()}
-        ), 422
+        problems = {f"rename-{field}": text for field, text in refused.fields.items()}
+        return _refused(kinds, group_id, rename, merge, problems, 422)
     db.session.commit()
     flash(
         f"{before} is now {found.name}; old links still work." if changed else "Nothing changed.",
@@ -118,22 +127,16 @@ def group_merge(kinds: str, group_id: int) -> str | Response | tuple[str, int]:
     found = _group(kinds, group_id)
     rename, merge = _forms(kinds, found)
     if not merge.validate_on_submit():
-        return _group_page(
-            kinds, found, rename, merge, {"merge-into": "Choose where to merge it."}
-        ), 422
+        choose = {"merge-into": "Choose where to merge it."}
+        return _refused(kinds, group_id, rename, merge, choose, 422)
     into = _group(kinds, int(merge.into.data))
     name = found.name
     try:
         moved = merge_group(db.session, current_user, found, into)
     except GroupChangeRefused as refused:
-        db.session.rollback()
-        found = _group(kinds, group_id)
-        return _group_page(
-            kinds, found, rename, merge, {f"merge-{k}": v for k, v in refused.fields.items()}
-        ), 422
+        problems = {f"merge-{field}": text for field, text in refused.fields.items()}
+        return _refused(kinds, group_id, rename, merge, problems, 422)
     db.session.commit()
-    flash(
-        f"{name} is merged into {into.name}: {moved} {'person' if moved == 1 else 'people'} moved.",
-        "success",
-    )
+    people = "person" if moved == 1 else "people"
+    flash(f"{name} is merged into {into.name}: {moved} {people} moved.", "success")
     return redirect(url_for("admin.group", kinds=kinds, group_id=into.id))

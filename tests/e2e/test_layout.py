@@ -25,6 +25,7 @@ from playwright.sync_api import Page
 
 from kudos.db import utcnow
 from kudos.timeutil import Month
+from tests.conftest import engine_name
 from tests.e2e.conftest import PHONE, Site, screenshot
 
 WIDE = {"width": 1280, "height": 900}
@@ -285,7 +286,8 @@ def test_no_page_scrolls_sideways_for_managers_admins_and_long_names(
     for who, login in viewers.items():
         page = site.sign_in(login, viewport=WIDE)
         pages = PAGES | ({} if who == "long" else MANAGER_PAGES)
-        pages |= admin_pages if who in ("admin", "long-admin") else {}
+        # The console once, by the admin whose long name is the harder case.
+        pages |= admin_pages if who == "long-admin" else {}
         for width_name, viewport in VIEWPORTS.items():
             page.set_viewport_size(viewport)
             for name, path in pages.items():
@@ -298,7 +300,8 @@ def test_no_page_scrolls_sideways_for_managers_admins_and_long_names(
                 problem = sideways_scroll(page)
                 if problem:
                     problems.append(f"{who}, {name} ({path}), {width_name}: {problem}")
-                if who == "long-admin":
+                if who == "long-admin" and engine_name() == "sqlite":
+                    # The same pages on both engines: saved once.
                     screenshot(page, f"layout-{name}-{width_name}")
     assert not problems, "\n".join(problems)
     assert {*PAGES, *MANAGER_PAGES, *admin_pages} <= checked
