@@ -14,16 +14,15 @@ from sqlalchemy.orm import Session
 from kudos.audit.services import record
 from kudos.people import former_slugs
 from kudos.people.models import Department, Person, Team
+from kudos.refusals import Refused
 from kudos.text import has_control_characters, slugify
 
 Group = Team | Department
 NAME_MAX = 120
 
 
-class GroupChangeRefused(Exception):
-    def __init__(self, fields: dict[str, str]) -> None:
-        self.fields = fields
-        super().__init__("; ".join(fields.values()))
+class GroupChangeRefused(Refused):
+    """A name that is empty, taken or too long; a merge into itself."""
 
 
 def kind_of(model: type[Team] | type[Department]) -> str:

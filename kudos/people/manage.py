@@ -19,15 +19,14 @@ from kudos.people import sources
 from kudos.people.hierarchy import cycle_from, people_in_cycles
 from kudos.people.models import Department, Person, Team, normalize_email
 from kudos.people.services import deactivate_person, escape_like, reactivate_person
+from kudos.refusals import Refused
 
 PAGE_SIZE = 50
 STATUSES = {"active": "Active", "inactive": "Deactivated", "admins": "Admins", "all": "Everyone"}
 
 
-class PersonChangeRefused(Exception):
-    def __init__(self, fields: dict[str, str]) -> None:
-        self.fields = fields
-        super().__init__("; ".join(fields.values()))
+class PersonChangeRefused(Refused):
+    """An unknown manager, a reporting cycle, the last admin, oneself."""
 
 
 @dataclass(frozen=True)

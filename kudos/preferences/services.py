@@ -26,6 +26,7 @@ from kudos.preferences.models import (
 )
 from kudos.recognition.models import VISIBILITIES, Value
 from kudos.recognition.services import refresh_visibility
+from kudos.refusals import Refused
 
 AUDIENCE_LABELS = {
     "public": "everyone",
@@ -34,10 +35,8 @@ AUDIENCE_LABELS = {
 }
 
 
-class PreferencesRejected(Exception):
-    def __init__(self, fields: dict[str, str]) -> None:
-        self.fields = fields
-        super().__init__("; ".join(f"{name}: {text}" for name, text in fields.items()))
+class PreferencesRejected(Refused):
+    """A choice outside the ones offered, or a "best way to thank me" too long."""
 
 
 @dataclass(frozen=True)

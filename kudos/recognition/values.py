@@ -19,6 +19,7 @@ from kudos.audit.services import record
 from kudos.people import former_slugs
 from kudos.people.models import Person
 from kudos.recognition.models import Value, kudos_value
+from kudos.refusals import Refused
 from kudos.text import has_control_characters, slugify
 
 KIND = "value"
@@ -27,12 +28,8 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 EDITABLE = ("name", "slug", "description", "emoji")
 
 
-class ValueRejected(Exception):
+class ValueRejected(Refused):
     """What is wrong, per field, in words for the admin."""
-
-    def __init__(self, fields: dict[str, str]) -> None:
-        self.fields = fields
-        super().__init__("; ".join(f"{name}: {text}" for name, text in fields.items()))
 
 
 @dataclass(frozen=True)
