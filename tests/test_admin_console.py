@@ -701,11 +701,26 @@ def test_the_overview_csv_is_safe_in_a_spreadsheet(client, make, org, session):
     assert ",'=HYPERLINK(1),people,1" in text
 
 
-def test_a_month_that_has_not_started_is_refused(client, org):
+def test_a_month_that_has_not_started_says_so(client, org, auckland):
+    """As on the leaderboard and the summary: in the company's zone, at the
+    boundary. At 11:00 UTC on 31 January it is already 1 February in
+    Auckland, and 2 February has not begun."""
+    from datetime import UTC, datetime
+    from unittest import mock
+
     sign_in(client, org["admin"])
-    response = client.get("/admin/?month=2999-01")
-    assert response.status_code == 400
-    assert "hasn" in body(response)
+    with mock.patch(
+        "kudos.admin.overview.utcnow", return_value=datetime(2027, 1, 31, 11, tzinfo=UTC)
+    ):
+        started = client.get("/admin/?month=2027-02")
+        response = client.get("/admin/?month=2027-03")
+        export = client.get("/admin/overview.csv?month=2027-03")
+    assert started.status_code == 200
+    assert "This month hasn" not in body(started)
+    assert response.status_code == 200
+    assert "This month hasn" in body(response)
+    assert "March 2027 hasn" in body(response)
+    assert export.status_code == 422
     assert client.get("/admin/?month=nonsense").status_code == 400
 
 
@@ -734,7 +749,8 @@ def test_the_reporter_is_told_once_what_a_moderator_did(app, client, browser, ma
     admin_browser.submit(f"/admin/kudos/{other.id}", f"/admin/kudos/{other.id}/dismiss")
 
     page = body(client.get("/leaderboard"))
-    assert page.count('A moderator looked at the kudos from <span dir="auto">Bo Boss</span>') == 2
+    assert page.count("A moderator looked at the kudos you reported") == 2
+    assert "Nice one" not in page  # nothing of the kudos itself
     assert "it is now hidden from every feed" in page
     assert "they decided it can stay" in page
     assert "A moderator looked" not in body(client.get("/"))  # told once

@@ -15,40 +15,45 @@ from kudos.extensions import db
 from kudos.summary.company import csv_rows
 from kudos.summary.company import overview as company_overview
 from kudos.summary.export import neutralise
-from kudos.timeutil import Month, org_zone
+from kudos.timeutil import Month, not_started, org_zone
 
 
-def _month() -> tuple[Month, Month]:
-    """The month asked for (this month by default), and this month."""
-    zone = org_zone()
-    current = Month.containing(utcnow(), zone)
+def _month() -> tuple[Month, Month, str | None]:
+    """The month asked for (this month by default), this month, and why
+    the month asked for has nothing yet if it hasn't begun."""
+    zone, now = org_zone(), utcnow()
+    current = Month.containing(now, zone)
     text = request.args.get("month", "")
-    if not text:
-        return current, current
     try:
-        month = Month.parse(text)
+        month = Month.parse(text) if text else current
     except ValueError as error:
         abort(400, str(error))
-    if month > current:
-        abort(400, f"{month} hasn't started yet; the overview goes up to {current}.")
-    return month, current
+    return month, current, not_started(month, now, zone)
 
 
 @bp.get("/")
 @ratelimit.page
 def overview() -> str:
-    month, current = _month()
+    month, current, why = _month()
+    if why is not None:
+        return render_template(
+            "admin/overview.html", data=None, month=month, current=current, not_started=why
+        )
     return render_template(
         "admin/overview.html",
         data=company_overview(db.session, month, org_zone()),
+        month=month,
         current=current,
+        not_started=None,
     )
 
 
 @bp.get("/overview.csv")
 @ratelimit.page
 def overview_csv() -> Response:
-    month, _current = _month()
+    month, _current, why = _month()
+    if why is not None:
+        abort(422, why)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     for row in csv_rows(company_overview(db.session, month, org_zone())):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from kudos.audit.services import record
 from kudos.people.models import Person
-from kudos.reads import read_rows, write_alone
+from kudos.reads import write_alone
 from kudos.recognition.models import Kudos, KudosReport
 from kudos.recognition.services import (
     CONTROL_CHARACTERS,
@@ -124,34 +124,21 @@ def open_for_moderation(session: Session, admin: Person, kudos: Kudos) -> None:
 
 @dataclass(frozen=True)
 class ReportOutcome:
-    """What became of a report, as its reporter is told (once)."""
+    """What became of a report, as its reporter is told (once). Only the
+    report's own facts: the kudos may be out of the reporter's sight now
+    (hidden, or narrowed by a recipient), so nothing of it is shown."""
 
     kudos_id: int
-    sender_name: str
     resolution: str  # "hidden" or "dismissed"
     reported_at: datetime
 
 
 def take_outcomes(session: Session, reporter: Person, *, now: datetime) -> list[ReportOutcome]:
     """Reports by ``reporter`` that a moderator dealt with since they were
-    last told, now told (by the page about to show them). A write no cached
-    page shows, so it is committed on its own, as a celebration is."""
+    last told, now told (by the page about to show them): one statement,
+    a write no cached page shows, committed on its own as a celebration is."""
     told = write_alone(session, _tell(), {"reporter": reporter.id, "now": now})
-    if not told:
-        return []
-    senders = dict(
-        read_rows(
-            session,
-            select(Kudos.id, Person.name)
-            .join(Person, Person.id == Kudos.sender_id)
-            .where(Kudos.id.in_(sorted({kudos_id for kudos_id, *_ in told}))),
-            {},
-        )
-    )
-    return [
-        ReportOutcome(kudos_id, senders.get(kudos_id, "someone"), resolution, reported_at)
-        for kudos_id, resolution, reported_at in sorted(told, key=lambda row: row[2])
-    ]
+    return sorted((ReportOutcome(*row) for row in told), key=lambda outcome: outcome.reported_at)
 
 
 @functools.cache
