@@ -8,6 +8,7 @@ operator sees all of them at once instead of fixing one per restart.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +32,9 @@ FALSE_WORDS = {"0", "false", "no", "off"}
 MAX_SESSION_HOURS = 24 * 31
 MAX_TOKEN_DAYS = 3650
 # Where rate-limit counters may live: this process, or a shared Redis.
+# Slack workspace, user and channel ids (channels: public C…, private G…).
+SLACK_ID = re.compile(r"[TE][A-Z0-9]{2,}")
+SLACK_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
 RATELIMIT_STORAGES = {"memory", "redis", "rediss", "redis+sentinel", "redis+cluster"}
 
 
@@ -141,6 +145,7 @@ def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
         problems.append(f"KUDOS_SMTP_URL must start with smtp:// or smtps://, not {smtp_url!r}")
 
     session_hours = positive_int("KUDOS_SESSION_HOURS", 12, MAX_SESSION_HOURS)
+    slack = _slack(text, problems)
 
     settings: dict[str, Any] = {
         "SECRET_KEY": text("KUDOS_SECRET_KEY"),
@@ -194,10 +199,65 @@ def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
         "PERMANENT_SESSION_LIFETIME": session_hours * 3600,
         # New API tokens expire after this many days unless "no expiry" is chosen.
         "API_TOKEN_DAYS": positive_int("KUDOS_API_TOKEN_DAYS", 90, MAX_TOKEN_DAYS),
+        **slack,
     }
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def _slack(text: Any, problems: list[str]) -> dict[str, Any]:  # noqa: ANN401
+    """The Slack app's settings (``kudos/slack``). Slack is on when the bot
+    token, the signing secret and the workspace id are all set."""
+    token = text("KUDOS_SLACK_BOT_TOKEN")
+    secret = text("KUDOS_SLACK_SIGNING_SECRET")
+    team_id = text("KUDOS_SLACK_TEAM_ID")
+    app_token = text("KUDOS_SLACK_APP_TOKEN")
+    channel = text("KUDOS_SLACK_CHANNEL")
+    required = {
+        "KUDOS_SLACK_BOT_TOKEN": token,
+        "KUDOS_SLACK_SIGNING_SECRET": secret,
+        "KUDOS_SLACK_TEAM_ID": team_id,
+    }
+    missing = [name for name, value in required.items() if not value]
+    if missing and (len(missing) < len(required) or app_token or channel):
+        problems.append(f"Slack needs {', '.join(missing)} as well")
+    if token and not token.startswith("xoxb-"):
+        problems.append("KUDOS_SLACK_BOT_TOKEN must be the app's bot token (xoxb-…)")
+    if app_token and not app_token.startswith("xapp-"):
+        problems.append("KUDOS_SLACK_APP_TOKEN must be an app-level token (xapp-…)")
+    if team_id and not SLACK_ID.fullmatch(team_id):
+        problems.append(
+            f"KUDOS_SLACK_TEAM_ID must be a workspace id such as T0123ABCD, not {team_id!r}"
+        )
+    if channel and not SLACK_CHANNEL_ID.fullmatch(channel):
+        problems.append(
+            f"KUDOS_SLACK_CHANNEL must be a channel id such as C0123ABCD, not {channel!r}"
+        )
+    team_channels: dict[str, str] = {}
+    for pair in filter(None, (text("KUDOS_SLACK_TEAM_CHANNELS") or "").split(",")):
+        team, _, team_channel = (part.strip() for part in pair.partition("="))
+        if not team or not SLACK_CHANNEL_ID.fullmatch(team_channel):
+            problems.append(
+                "KUDOS_SLACK_TEAM_CHANNELS must be team=channel pairs such as "
+                f"platform=C0123ABCD,design=C0456EFGH, not {pair.strip()!r}"
+            )
+            continue
+        team_channels[team.casefold()] = team_channel
+    api_url = text("KUDOS_SLACK_API_URL", "https://slack.com/api/")
+    if not api_url.startswith(("https://", "http://")):
+        problems.append(f"KUDOS_SLACK_API_URL must be an https:// URL, not {api_url!r}")
+    return {
+        "SLACK_ENABLED": all(required.values()),
+        "SLACK_BOT_TOKEN": token,
+        "SLACK_SIGNING_SECRET": secret,
+        "SLACK_TEAM_ID": team_id,
+        "SLACK_APP_TOKEN": app_token,
+        "SLACK_CHANNEL": channel,
+        # Team name (case-folded) to the channel its team kudos go to.
+        "SLACK_TEAM_CHANNELS": team_channels,
+        "SLACK_API_URL": api_url.rstrip("/") + "/",
+    }
 
 
 def check(settings: Mapping[str, Any]) -> None:

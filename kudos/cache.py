@@ -92,6 +92,8 @@ NOT_SHOWN = frozenset(
         "reaction",
         "cache_generation",
         "deleted_send",  # a deletion also removes the kudos, which pages do show
+        "slack_link",
+        "slack_post",
     }
 )
 # What a send inserts. A new kudos shows through the newest kudos id, not

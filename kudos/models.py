@@ -18,6 +18,7 @@ from kudos.recognition.models import (
     Value,
     kudos_value,
 )
+from kudos.slack.models import SlackLink, SlackPost
 
 __all__ = [
     "ApiToken",
@@ -36,6 +37,8 @@ __all__ = [
     "OutboxMessage",
     "Person",
     "Reaction",
+    "SlackLink",
+    "SlackPost",
     "Recognition",
     "RecognitionPreference",
     "Team",

@@ -536,6 +536,8 @@ def test_reading_and_changing_my_preferences(api, session, me):
         "audience": "private",
         "style": "celebratory",
         "email_opt_in": True,
+        "slack_opt_in": False,
+        "in_slack_channel": True,
         "on_leaderboards": False,
         "favourite_values": ["mentor"],
         "best_way_to_thank": "Coffee",

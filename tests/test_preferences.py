@@ -414,7 +414,13 @@ def test_three_values_and_280_characters_are_kept_in_order_and_audited(session, 
     entries = session.scalars(
         select(AuditEntry).where(AuditEntry.action.like("preferences.%")).order_by(AuditEntry.id)
     ).all()
-    details = {"style": "low_key", "email": True, "leaderboards": True}
+    details = {
+        "style": "low_key",
+        "email": True,
+        "slack": False,
+        "in_slack_channel": True,
+        "leaderboards": True,
+    }
     assert [(e.actor_id, e.action, e.target_type, e.target_id, e.details) for e in entries] == [
         (person.id, "preferences.created", "person", person.id, {"audience": "team", **details}),
         (person.id, "preferences.saved", "person", person.id, {"audience": "private", **details}),

@@ -84,6 +84,37 @@ PREFERENCE_FIELDS = {
     },
     "best_way_to_thank": {"type": ["string", "null"], "maxLength": 280},
 }
+# Slack, beside e-mail. Always answered (whether or not the company has
+# connected Slack); optional in PUT, so clients written before them still work.
+SLACK_FIELDS = {
+    "slack_opt_in": {
+        "type": "boolean",
+        "description": "A Slack direct message for each kudos received, when the "
+        "company has connected Slack.",
+    },
+    "in_slack_channel": {
+        "type": "boolean",
+        "description": "For a public kudos announced in the company Slack channel: "
+        "true names this person in the post; false leaves them out of it and tells "
+        "them by Slack direct message instead.",
+    },
+}
+
+
+def _kept_when_absent(schema: dict[str, Any], new: str) -> dict[str, Any]:
+    """A PUT field that may be left out, keeping the current answer."""
+    return {
+        **schema,
+        "type": [schema["type"], "null"],
+        "description": f"{schema['description']} Optional: absent or null keeps the "
+        f"current answer ({new} for someone new).",
+    }
+
+
+SLACK_UPDATE_FIELDS = {
+    "slack_opt_in": _kept_when_absent(SLACK_FIELDS["slack_opt_in"], "false"),
+    "in_slack_channel": _kept_when_absent(SLACK_FIELDS["in_slack_channel"], "true"),
+}
 # Answered by GET, ignored by PUT, so that a GET answer can be sent back
 # unchanged. The PUT schema does not say readOnly: tools read that as "must
 # not be sent" (schemathesis expects a refusal), and it is not refused.
@@ -209,6 +240,7 @@ SUMMARY_SCHEMAS: dict[str, Any] = {
                     "audience": VISIBILITY,
                     "style": {"type": "string", "enum": ["low_key", "celebratory"]},
                     "email_opt_in": {"type": "boolean"},
+                    "slack_opt_in": {"type": "boolean"},
                     "on_leaderboards": {"type": "boolean"},
                     "favourite_values": {"type": "array", "items": {"type": "string"}},
                     "best_way_to_thank": {"type": ["string", "null"]},
@@ -359,12 +391,14 @@ SCHEMAS: dict[str, Any] = {
             "audience",
             "style",
             "email_opt_in",
+            "slack_opt_in",
+            "in_slack_channel",
             "on_leaderboards",
             "favourite_values",
             "best_way_to_thank",
             "onboarded",
         ],
-        "properties": {**PREFERENCE_FIELDS, "onboarded": ONBOARDED},
+        "properties": {**PREFERENCE_FIELDS, **SLACK_FIELDS, "onboarded": ONBOARDED},
     },
     "Leaderboard": {
         "type": "object",
@@ -394,7 +428,11 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["audience", "style", "email_opt_in", "on_leaderboards"],
         "additionalProperties": False,
-        "properties": {**PREFERENCE_FIELDS, "onboarded": IGNORED_ONBOARDED},
+        "properties": {
+            **PREFERENCE_FIELDS,
+            **SLACK_UPDATE_FIELDS,
+            "onboarded": IGNORED_ONBOARDED,
+        },
     },
 }
 

@@ -40,6 +40,7 @@ from kudos.preferences.services import (
     PreferencesRejected,
     check_preferences,
     save_preferences,
+    stored_slack_choices,
 )
 from kudos.recognition import feed
 from kudos.recognition.models import Value
@@ -349,6 +350,8 @@ def put_preferences() -> Response:
         "audience",
         "style",
         "email_opt_in",
+        "slack_opt_in",
+        "in_slack_channel",
         "on_leaderboards",
         "favourite_values",
         "best_way_to_thank",
@@ -357,6 +360,12 @@ def put_preferences() -> Response:
     audience = body.string("audience")
     style = body.string("style")
     email_opt_in = body.boolean("email_opt_in")
+    # Optional: a client that does not send them keeps the stored answers.
+    kept = stored_slack_choices(viewer().preference)
+    slack_opt_in = body.boolean("slack_opt_in", required=False, default=kept["slack_opt_in"])
+    in_slack_channel = body.boolean(
+        "in_slack_channel", required=False, default=kept["in_slack_channel"]
+    )
     on_leaderboards = body.boolean("on_leaderboards")
     favourites = body.list_of("favourite_values", (str,), required=False, max_items=10)
     best_way = body.string("best_way_to_thank", required=False, default=None)
@@ -367,7 +376,14 @@ def put_preferences() -> Response:
         body.problem("favourite_values", "Unknown values: " + ", ".join(unknown))
     favourite_ids = [ids.get(slug, -1) for slug in favourites]
     choices = PreferenceChoices(
-        audience, style, email_opt_in, on_leaderboards, favourite_ids, best_way
+        audience,
+        style,
+        email_opt_in,
+        on_leaderboards,
+        favourite_ids,
+        best_way,
+        slack_opt_in=slack_opt_in,
+        in_slack_channel=in_slack_channel,
     )
     if body.problems:
         # The service's rules for the other fields too: one answer, every problem.

@@ -263,6 +263,11 @@ PREFERENCES: dict[str, tuple[str, str, bool, bool, tuple[str, ...], str | None]]
     "Ethan Brooks": ("public", "celebratory", True, True, ("responsive",), None),
 }
 
+# Slack, beside e-mail: a direct message for each kudos for some, and one
+# low-key person who would rather not be named in the company channel's post.
+SLACK_OPT_IN = {"Daniel Okafor", "Tomás Herrera", "Hannah Weiss", "Kwame Mensah", "Mei Chen"}
+LEFT_OUT_OF_SLACK_CHANNEL = {"Daniel Okafor"}
+
 ADMINS = {"Maya Lindqvist", "Rahul Iyer"}
 
 
@@ -365,6 +370,8 @@ def _create_preferences(
             audience=audience,
             style=style,
             email_opt_in=email,
+            slack_opt_in=name in SLACK_OPT_IN,
+            in_slack_channel=name not in LEFT_OUT_OF_SLACK_CHANNEL,
             on_leaderboards=board,
             best_way_to_thank=best_way,
         )

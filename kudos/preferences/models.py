@@ -47,6 +47,10 @@ class RecognitionPreference(Base):
     audience: Mapped[str] = mapped_column(String(16), default="public")
     style: Mapped[str] = mapped_column(String(16), default="low_key")
     email_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A Slack direct message for each kudos (when Slack is connected).
+    slack_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Named in the channel post of a public kudos; if not, told by direct message.
+    in_slack_channel: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     on_leaderboards: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     best_way_to_thank: Mapped[str | None] = mapped_column(String(BEST_WAY_MAX_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

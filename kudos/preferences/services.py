@@ -47,6 +47,23 @@ class PreferenceChoices:
     on_leaderboards: bool
     favourite_value_ids: Sequence[int]
     best_way_to_thank: str | None
+    # A Slack direct message for each kudos.
+    slack_opt_in: bool = False
+    # Named in the company channel's post of a public kudos; if not, left out
+    # of the post and told by Slack direct message instead.
+    in_slack_channel: bool = True
+
+
+def stored_slack_choices(preference: RecognitionPreference | None) -> dict[str, bool]:
+    """The Slack answers as they are now (the defaults for someone new): what
+    a save that does not ask them keeps, when Slack is off or an API client
+    leaves them out."""
+    if preference is None:
+        return {"slack_opt_in": False, "in_slack_channel": True}
+    return {
+        "slack_opt_in": preference.slack_opt_in,
+        "in_slack_channel": preference.in_slack_channel,
+    }
 
 
 def check_preferences(
@@ -60,7 +77,7 @@ def check_preferences(
         problems["audience"] = "Choose who should see praise for you: public, team or private."
     if choices.style not in STYLES:
         problems["style"] = "Choose a quiet pat on the back (low_key) or air horns (celebratory)."
-    for name in ("email_opt_in", "on_leaderboards"):
+    for name in ("email_opt_in", "slack_opt_in", "in_slack_channel", "on_leaderboards"):
         if not isinstance(getattr(choices, name), bool):
             problems[name] = "Answer yes or no."
     wanted = list(dict.fromkeys(choices.favourite_value_ids))
@@ -104,6 +121,8 @@ def save_preferences(
     preference.audience = choices.audience
     preference.style = choices.style
     preference.email_opt_in = choices.email_opt_in
+    preference.slack_opt_in = choices.slack_opt_in
+    preference.in_slack_channel = choices.in_slack_channel
     preference.on_leaderboards = choices.on_leaderboards
     preference.best_way_to_thank = best_way
     preference.updated_at = now
@@ -124,6 +143,8 @@ def save_preferences(
             "audience": preference.audience,
             "style": preference.style,
             "email": preference.email_opt_in,
+            "slack": preference.slack_opt_in,
+            "in_slack_channel": preference.in_slack_channel,
             "leaderboards": preference.on_leaderboards,
         },
     )

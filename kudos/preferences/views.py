@@ -19,13 +19,19 @@ from werkzeug.wrappers import Response
 from kudos.auth.redirects import is_local_path
 from kudos.db import utcnow
 from kudos.extensions import db
-from kudos.preferences.forms import AUDIENCE_CHOICES, STYLE_CHOICES, PreferencesForm
+from kudos.preferences.forms import (
+    AUDIENCE_CHOICES,
+    SLACK_CHANNEL_CHOICES,
+    STYLE_CHOICES,
+    PreferencesForm,
+)
 from kudos.preferences.services import (
     PreferenceChoices,
     PreferencesRejected,
     needs_onboarding,
     postpone_onboarding,
     save_preferences,
+    stored_slack_choices,
 )
 from kudos.recognition.models import Value
 
@@ -59,7 +65,13 @@ def _render(
         audience_choices=AUDIENCE_CHOICES,
         style_choices=STYLE_CHOICES,
         email_enabled=bool(current_app.config.get("SMTP_URL")),
+        slack_enabled=_slack_enabled(),
+        slack_channel_choices=SLACK_CHANNEL_CHOICES,
     ), status
+
+
+def _slack_enabled() -> bool:
+    return bool(current_app.config.get("SLACK_ENABLED"))
 
 
 def _prefilled_form() -> tuple[PreferencesForm, list[int]]:
@@ -81,9 +93,22 @@ def _save(form: PreferencesForm) -> None:
             on_leaderboards=bool(form.on_leaderboards.data),
             favourite_value_ids=_favourite_ids(),
             best_way_to_thank=form.best_way_to_thank.data,
+            **_slack_choices(form),
         ),
         now=utcnow(),
     )
+
+
+def _slack_choices(form: PreferencesForm) -> dict[str, object]:
+    """The Slack answers from the page when Slack is on (the page asks them
+    only then); otherwise the stored ones, or the defaults for someone new."""
+    choices: dict[str, object] = dict(stored_slack_choices(current_user.preference))
+    if _slack_enabled():
+        choices["slack_opt_in"] = bool(form.slack_opt_in.data)
+        # Every page that asks sends one of the two; a post without it keeps the answer.
+        if form.in_slack_channel.raw_data:
+            choices["in_slack_channel"] = form.in_slack_channel.data
+    return choices
 
 
 def _next_url(form: PreferencesForm) -> str:

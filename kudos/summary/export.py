@@ -42,6 +42,7 @@ CSV_COLUMNS = (
     "favourite_values",
     "best_way_to_thank",
     "quotes",
+    "slack_opt_in",
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -88,6 +89,8 @@ def _row(summary: Summary, person: PersonSummary) -> list[object]:
         "; ".join(prefs.favourite_values),
         prefs.best_way_to_thank or "",
         " | ".join(f"{quote.sender_name}: {quote.message}" for quote in person.quotes),
+        # Added after the first release: at the end, so no column moves.
+        _yes(prefs.slack_opt_in) if prefs.onboarded else "",
     ]
 
 
@@ -188,6 +191,7 @@ def _person(person: PersonSummary) -> dict[str, Any]:
             "audience": prefs.audience,
             "style": prefs.style,
             "email_opt_in": prefs.email_opt_in,
+            "slack_opt_in": prefs.slack_opt_in,
             "on_leaderboards": prefs.on_leaderboards,
             "favourite_values": list(prefs.favourite_values),
             "best_way_to_thank": prefs.best_way_to_thank,

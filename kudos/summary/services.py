@@ -98,6 +98,7 @@ class Preferences:
     on_leaderboards: bool
     favourite_values: tuple[str, ...]
     best_way_to_thank: str | None
+    slack_opt_in: bool = False
 
 
 NO_PREFERENCES = Preferences(False, "public", "low_key", False, True, (), None)
@@ -420,6 +421,7 @@ def _team_statement(*, indirect: bool) -> Select:
             RecognitionPreference.email_opt_in,
             RecognitionPreference.on_leaderboards,
             RecognitionPreference.best_way_to_thank,
+            RecognitionPreference.slack_opt_in,
             last.label("last"),
         )
         .outerjoin(Team, Team.id == Person.team_id)
@@ -440,7 +442,8 @@ def _team(
     people = []
     for row in rows:
         person_id, name, email, title, team, department, department_id, their_manager = row[:8]
-        onboarded, audience, style, email_opt_in, on_leaderboards, best_way, last_at = row[8:]
+        onboarded, audience, style, email_opt_in, on_leaderboards = row[8:13]
+        best_way, slack_opt_in, last_at = row[13:]
         people.append(
             PersonSummary(
                 id=person_id,
@@ -455,7 +458,14 @@ def _team(
                     NO_PREFERENCES
                     if onboarded is None
                     else Preferences(
-                        True, audience, style, email_opt_in, on_leaderboards, (), best_way
+                        True,
+                        audience,
+                        style,
+                        email_opt_in,
+                        on_leaderboards,
+                        (),
+                        best_way,
+                        slack_opt_in=slack_opt_in,
                     )
                 ),
                 last_recognised_at=last_at,

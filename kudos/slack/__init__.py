@@ -1,0 +1,1 @@
+"""The Slack app: send kudos from Slack, announced the way each recipient wants."""
