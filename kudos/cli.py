@@ -34,7 +34,7 @@ from kudos.migrate import alembic_config
 db_cli = AppGroup("db", help="Create and upgrade the database schema (Alembic).")
 users_cli = AppGroup("users", help="Manage the people directory.")
 admins_cli = AppGroup("admins", help="Grant and remove admin rights.")
-outbox_cli = AppGroup("outbox", help="Deliver queued e-mail.")
+outbox_cli = AppGroup("outbox", help="Deliver queued e-mail and Slack messages.")
 tokens_cli = AppGroup("tokens", help="Personal API tokens.")
 rollups_cli = AppGroup("rollups", help="Leaderboard rollups.")
 summaries_cli = AppGroup("summaries", help="The managers' monthly summaries.")
@@ -309,18 +309,28 @@ def admins_list() -> None:
 )
 @needs_database()
 def outbox_deliver(loop: bool, interval: int) -> None:
-    """Send the e-mails that are due through KUDOS_SMTP_URL."""
+    """Send the e-mails (KUDOS_SMTP_URL) and Slack messages that are due."""
     import time
 
     from kudos.db import utcnow
     from kudos.outbox.services import deliver_due
+    from kudos.slack import delivery
 
     smtp_url = current_app.config.get("SMTP_URL")
-    if not smtp_url:
-        raise click.ClickException("e-mail is off: set KUDOS_SMTP_URL to deliver e-mail")
+    slack = current_app.config.get("SLACK_ENABLED")
+    if not smtp_url and not slack:
+        raise click.ClickException(
+            "nothing to deliver through: set KUDOS_SMTP_URL for e-mail, or connect Slack"
+        )
+    client = delivery.web_client() if slack else None
     while True:
-        report = deliver_due(db.session, smtp_url, current_app.config["MAIL_FROM"], now=utcnow())
-        click.echo(f"Outbox: {report}")
+        if smtp_url:
+            report = deliver_due(
+                db.session, smtp_url, current_app.config["MAIL_FROM"], now=utcnow()
+            )
+            click.echo(f"Outbox (e-mail): {report}")
+        if client is not None:
+            click.echo(f"Outbox (Slack): {delivery.deliver_due(db.session, client, now=utcnow())}")
         if not loop:
             return
         time.sleep(interval)
@@ -486,6 +496,9 @@ def register(group: click.Group) -> None:
     group.add_command(rollups_cli)
     group.add_command(summaries_cli)
     group.add_command(seed_command)
+    from kudos.slack.cli import slack_cli  # it uses needs_database, from here
+
+    group.add_command(slack_cli)
 
 
 def _create_app():  # noqa: ANN202 - FlaskGroup's factory signature

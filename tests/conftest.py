@@ -27,6 +27,7 @@ from kudos.db import make_engine, utcnow
 from kudos.migrate import alembic_config
 from tests import factories
 from tests.redisserver import throwaway_redis
+from tests.slack_api import SlackApi
 from tests.smtp import SmtpServer
 
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
@@ -195,6 +196,20 @@ def smtp() -> Iterator[SmtpServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def slack_api() -> Iterator[SlackApi]:
+    """A stand-in for Slack's Web API on 127.0.0.1 (``tests/slack_api.py``)."""
+    with SlackApi() as api:
+        yield api
+
+
+@pytest.fixture
+def slack(slack_api: SlackApi) -> SlackApi:
+    """The stand-in, with no calls, messages or faults from other tests."""
+    slack_api.reset()
+    return slack_api
 
 
 @pytest.fixture

@@ -17,8 +17,9 @@ from flask_login import current_user
 from kudos.extensions import login_manager
 
 View = TypeVar("View", bound=Callable[..., Any])
-# Blueprints that authenticate on their own: the JSON API takes bearer tokens.
-SELF_AUTHENTICATING_BLUEPRINTS = {"api"}
+# Blueprints that authenticate on their own: the JSON API takes bearer tokens,
+# and Slack signs its requests (``kudos/slack/app.py``).
+SELF_AUTHENTICATING_BLUEPRINTS = {"api", "slack"}
 
 
 def login_exempt(view: View) -> View:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -210,13 +211,48 @@ def _is_permanent(error: Exception) -> bool:
 def deliver_due(
     session: Session, smtp_url: str, mail_from: str, *, now: datetime, limit: int = 100
 ) -> DeliveryReport:
-    """Send every due message, one transaction per message. Commits."""
+    """Send every due e-mail, one transaction per message. Commits."""
     settings = SmtpSettings.from_url(smtp_url)
+
+    def send(message: OutboxMessage) -> None:
+        _send(settings, _email(message, mail_from))
+
+    return deliver(session, "email", send, _email_failure, now=now, limit=limit)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What a failed attempt means: give up on this message (``permanent``),
+    or try again after ``wait`` (at least; backoff may wait longer)."""
+
+    permanent: bool
+    wait: timedelta = timedelta(0)
+
+
+def _email_failure(error: Exception) -> Failure:
+    return Failure(permanent=_is_permanent(error))
+
+
+def deliver(
+    session: Session,
+    transport: str,
+    send: Callable[[OutboxMessage], None],
+    classify: Callable[[Exception], Failure],
+    *,
+    now: datetime,
+    limit: int = 100,
+) -> DeliveryReport:
+    """Send the due messages of one transport with ``send``, one transaction
+    per message. ``classify`` says what an error means. Commits."""
     report = DeliveryReport()
     for _ in range(limit):
         message = session.scalar(
             select(OutboxMessage)
-            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+            .where(
+                OutboxMessage.transport == transport,
+                OutboxMessage.status == "pending",
+                OutboxMessage.next_attempt_at <= now,
+            )
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -224,25 +260,28 @@ def deliver_due(
         if message is None:
             break
         try:
-            _send(settings, _email(message, mail_from))
+            with session.begin_nested():  # nothing half-done by ``send`` is kept
+                send(message)
         except Exception as error:  # whatever it is, it must not stop the rest
+            failure = classify(error)
             message.attempts += 1
             message.last_error = f"{type(error).__name__}: {error}"[:1000]
-            if _is_permanent(error):
+            if failure.permanent:
                 message.status = "failed"
                 report.failed += 1
             else:
-                message.next_attempt_at = now + backoff(message.attempts)
+                message.next_attempt_at = now + max(backoff(message.attempts), failure.wait)
                 report.retrying += 1
             report.errors.append(message.last_error)
             log.warning(
-                "outbox: message %s not sent (attempt %s): %s",
+                "outbox: %s message %s not sent (attempt %s): %s",
+                transport,
                 message.id,
                 message.attempts,
                 type(error).__name__,
             )
             session.commit()
-            if not _is_permanent(error):
+            if not failure.permanent:
                 break  # the server is down or busy: stop until the next run
             continue
         message.status = "sent"

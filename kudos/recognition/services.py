@@ -221,6 +221,7 @@ def refresh_visibility(session: Session, recipient_id: int) -> None:
         .values(visibility=effective, revision=new_revision()),
         execution_options={"synchronize_session": "fetch"},
     )
+    notifications.audience_changed(session, recipient_id)
 
 
 def _unique(ids: Sequence[int]) -> list[int]:
@@ -510,6 +511,7 @@ def delete_kudos(
             },
             status=409,
         )
+    slack_posts = notifications.kudos_withdrawn(session, kudos)
     record(
         session,
         person,
@@ -519,9 +521,9 @@ def delete_kudos(
         details={
             "message": kudos.message,
             "recipients": [r.recipient_id for r in kudos.recognitions],
+            **_slack_detail(slack_posts),
         },
     )
-    notifications.kudos_withdrawn(session, kudos)
     if kudos.hidden_at is None:
         rollups.count_kudos(session, kudos, -1, zone)
     _remember_deleted_send(session, kudos)
@@ -551,7 +553,7 @@ def hide_kudos(
     if kudos.hidden_at is None:
         rollups.count_kudos(session, kudos, -1, zone)
     kudos.hidden_at, kudos.hidden_by_id, kudos.hidden_reason = now, admin.id, reason
-    notifications.kudos_withdrawn(session, kudos)
+    slack_posts = notifications.kudos_withdrawn(session, kudos)
     resolve_reports(session, admin, kudos, "hidden", now=now)
     record(
         session,
@@ -559,9 +561,14 @@ def hide_kudos(
         "kudos.hidden",
         target_type="kudos",
         target_id=kudos.id,
-        details={"reason": reason},
+        details={"reason": reason, **_slack_detail(slack_posts)},
     )
     session.flush()
+
+
+def _slack_detail(posts: int) -> dict[str, object]:
+    """For the audit: how many Slack messages about the kudos are deleted."""
+    return {"slack_posts_deleted": posts} if posts else {}
 
 
 def resolve_reports(
@@ -616,9 +623,11 @@ def toggle_reaction(session: Session, person: Person, kudos: Kudos, *, now: date
     if existing is not None:
         session.delete(existing)
         session.flush()
+        notifications.applause_changed(session, kudos)
         return False
     if (part := own_part(person, kudos)) is not None:
         raise KudosRejected({"__all__": CANNOT_APPLAUD[part]}, status=403)
     session.add(Reaction(kudos_id=kudos.id, person_id=person.id, created_at=now))
     session.flush()
+    notifications.applause_changed(session, kudos)
     return True
