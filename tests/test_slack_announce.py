@@ -10,7 +10,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kudos import timeutil
 from kudos.audit.models import AuditEntry
@@ -28,6 +28,7 @@ from kudos.recognition.services import (
     toggle_reaction,
 )
 from kudos.slack import delivery
+from kudos.slack.models import SlackPost
 from tests.slack_requests import CHANNEL, TEAM_CHANNEL, SlackClient, slack_settings
 
 ADA, BEN, CY, DEE = "U0ADA", "U0BEN", "U0CY", "U0DEE"
@@ -391,3 +392,27 @@ def test_user_text_cannot_ping_the_channel_or_hide_links(app, slack, people):
     assert "<!channel>" not in shown
     assert "&lt;!channel&gt;" in shown
     assert "<https://evil.example" not in shown
+
+
+def test_a_kudos_hidden_while_its_post_is_on_the_way_loses_the_post(
+    app, session, slack, people, monkeypatch
+):
+    """The post is made, then the kudos turns out hidden (a moderator was
+    quicker, between rendering and recording): the post goes at once."""
+    kudos_id = send(app, people["ada"], [people["ben"]])
+    post = delivery.WebClient.chat_postMessage
+
+    def post_then_hide(client, **arguments):
+        answer = post(client, **arguments)
+        db.session.execute(
+            update(Kudos).where(Kudos.id == kudos_id).values(hidden_at=utcnow(), hidden_reason="x")
+        )
+        return answer
+
+    monkeypatch.setattr(delivery.WebClient, "chat_postMessage", post_then_hide)
+
+    deliver(app)
+
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert slack.messages_in(CHANNEL) == []
+    assert session.scalars(select(SlackPost)).all() == []
