@@ -339,19 +339,28 @@ def outbox_deliver(loop: bool, interval: int) -> None:
 @outbox_cli.command("status")
 @needs_database()
 def outbox_status() -> None:
-    """Count queued, sent and failed e-mails."""
+    """Count queued, sent and failed e-mails and Slack messages."""
     from sqlalchemy import func, select
 
-    from kudos.outbox.models import OutboxMessage
+    from kudos.outbox.models import TRANSPORTS, OutboxMessage
 
-    counts = dict(
-        db.session.execute(
-            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-        ).all()
-    )
-    click.echo(
-        ", ".join(f"{counts.get(status, 0)} {status}" for status in ("pending", "sent", "failed"))
-    )
+    counts = {
+        (transport, status): count
+        for transport, status, count in db.session.execute(
+            select(OutboxMessage.transport, OutboxMessage.status, func.count()).group_by(
+                OutboxMessage.transport, OutboxMessage.status
+            )
+        )
+    }
+    for transport in TRANSPORTS:
+        label = {"email": "E-mail", "slack": "Slack"}[transport]
+        click.echo(
+            f"{label}: "
+            + ", ".join(
+                f"{counts.get((transport, status), 0)} {status}"
+                for status in ("pending", "sent", "failed")
+            )
+        )
 
 
 @tokens_cli.command("create")

@@ -237,6 +237,8 @@ def test_a_missing_channel_fails_that_message_and_the_rest_go_on(app, session, s
     failed = session.scalars(select(OutboxMessage).where(OutboxMessage.status == "failed")).one()
     assert "channel_not_found" in failed.last_error
     assert len(slack.messages_in(BEN)) == 1
+    status = app.test_cli_runner().invoke(args=["outbox", "status"]).output
+    assert status == "E-mail: 0 pending, 0 sent, 0 failed\nSlack: 0 pending, 1 sent, 1 failed\n"
 
 
 def test_hiding_a_kudos_deletes_its_posts_and_the_audit_says_so(app, session, slack, people):
