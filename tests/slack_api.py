@@ -18,6 +18,12 @@ default ``WebClient`` retries a connection error once (after about a second):
 ``fail_next(m, drop=True)`` is invisible to it (two calls recorded, the second
 answered) and ``times=2`` makes it fail; with ``retry_handlers=[]`` a client
 sees every fault raw. HTTP 429 is not retried unless the client opts in.
+
+Tokens are checked by type, as Slack does: ``apps.connections.open`` (the
+Socket Mode URL) takes the app-level token (``app_token``, ``xapp-...``) and
+answers with ``socket_url`` (``tests/socket_mode.py``); every other method
+takes the bot token. Either known token sent where the other is needed is
+``not_allowed_token_type``; any other token is ``invalid_auth``.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ from slack_sdk.models.views import View
 
 TEAM_ID = "T0KUDOS"
 TOKEN = "xoxb-test"
+APP_TOKEN = "xapp-test"
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
 MESSAGE_BLOCKS_MAX, VIEW_BLOCKS_MAX = 50, 100
 VIEW_DEFAULTS = {"private_metadata": "", "callback_id": "", "external_id": "", "close": None}
@@ -211,8 +219,11 @@ class _Server(ThreadingHTTPServer):
 class SlackApi:
     """Slack's Web API on 127.0.0.1 (see the module docstring)."""
 
-    def __init__(self, token: str = TOKEN, *, team_id: str = TEAM_ID) -> None:
-        self.token, self.team_id = token, team_id
+    def __init__(
+        self, token: str = TOKEN, *, team_id: str = TEAM_ID, app_token: str = APP_TOKEN
+    ) -> None:
+        self.token, self.team_id, self.app_token = token, team_id, app_token
+        self.socket_url: str | None = None  # what apps.connections.open hands out
         self.bot_user_id, self.bot_id, self.app_id = "U0KUDOSBOT", "B0KUDOSBOT", "A0KUDOS"
         self.calls: list[dict[str, Any]] = []
         self.responses: list[dict[str, Any]] = []  # what was posted to response_url(...)
@@ -307,12 +318,14 @@ class SlackApi:
             self._down = down
 
     def reset(self) -> None:
-        """Forget calls, responses, messages, views and faults; keep users and channels."""
+        """Forget calls, responses, messages, views, faults and the Socket Mode
+        URL; keep users and channels."""
         with self._lock:
             for store in (self.calls, self.responses, self.views, self._messages, self._homes):
                 store.clear()
             self._faults.clear()
             self._down = False
+            self.socket_url = None
 
     # -- inspection ------------------------------------------------------------
 
@@ -367,11 +380,13 @@ class SlackApi:
             return faults.pop(0)
         handler = getattr(self, f"_api_{method.replace('.', '_')}", None)
         try:
-            _check(re.fullmatch(r"[a-z]+\.[A-Za-z]+", method) and handler, "unknown_method")
+            _check(re.fullmatch(r"[a-z]+(\.[A-Za-z]+)+", method) and handler, "unknown_method")
             if parse_error is not None:
                 raise parse_error
             _check(call["token"], "not_authed")
-            _check(call["token"] == self.token, "invalid_auth")
+            _check(call["token"] in (self.token, self.app_token), "invalid_auth")
+            wanted = self.app_token if method in APP_TOKEN_METHODS else self.token
+            _check(call["token"] == wanted, "not_allowed_token_type")
             return _json_reply({"ok": True, **handler(call["args"])}), "ok"
         except SlackError as exc:
             failure = exc
@@ -450,6 +465,11 @@ class SlackApi:
         return next((v for v in self.views.values() if v.get("external_id") == external_id), None)
 
     # -- the methods: _api_<method name with "." as "_"> -------------------------
+
+    def _api_apps_connections_open(self, args: Args) -> Args:
+        url = self.socket_url
+        _check(url, "fatal_error", "[ERROR] the stand-in has no Socket Mode server: set socket_url")
+        return {"url": url}
 
     def _api_auth_test(self, args: Args) -> Args:
         url, team, user = "https://example.slack.com/", "Kudos Test", "kudos"

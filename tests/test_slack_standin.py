@@ -69,6 +69,22 @@ def test_token_is_checked_like_slack(slack: SlackApi, client: WebClient) -> None
     assert [call["token"] for call in slack.calls_to("auth.test")] == [TOKEN, "xoxb-wrong", None]
 
 
+def test_socket_mode_urls_need_the_app_level_token(slack: SlackApi) -> None:
+    slack.socket_url = "ws://127.0.0.1:9/link/?ticket=abc"
+    app = WebClient(base_url=slack.url, retry_handlers=[])
+
+    assert app.apps_connections_open(app_token=slack.app_token)["url"] == slack.socket_url
+    with pytest.raises(SlackApiError) as bot_token:
+        app.apps_connections_open(app_token=TOKEN)
+    assert bot_token.value.response["error"] == "not_allowed_token_type"
+    with pytest.raises(SlackApiError) as app_token:
+        WebClient(token=slack.app_token, base_url=slack.url, retry_handlers=[]).auth_test()
+    assert app_token.value.response["error"] == "not_allowed_token_type"
+    with pytest.raises(SlackApiError) as wrong:
+        app.apps_connections_open(app_token="xapp-wrong")
+    assert wrong.value.response["error"] == "invalid_auth"
+
+
 def test_missing_arguments_get_slacks_errors(client: WebClient) -> None:
     with pytest.raises(SlackApiError) as no_channel:
         client.chat_postMessage(channel="", text="Thanks!")
