@@ -36,6 +36,7 @@ def register_extensions(app: Flask) -> None:
     from kudos.auth import oidc, sessions
     from kudos.extensions import csrf, db
     from kudos.recognition import cards
+    from kudos.slack import announce  # noqa: F401 - listens to kudos.recognition.events
 
     db.init_app(app)
     cache.init_app(app)

@@ -5,9 +5,9 @@ transaction, so notifications are recorded exactly when the kudos is:
 - in the app: every recognition starts unacknowledged; the recipient's next
   page view shows a celebration or a quiet notice and acknowledges it;
 - by e-mail: recipients who chose e-mail get one queued in the outbox
-  (delivered later by ``kudos outbox deliver``), when e-mail is configured;
-- in Slack, when it is connected: the channel posts and direct messages of
-  ``kudos/slack/announce.py``, queued in the same outbox.
+  (delivered later by ``kudos outbox deliver``), when e-mail is configured.
+
+Slack listens to ``kudos.recognition.events`` for its posts and messages.
 """
 
 from __future__ import annotations
@@ -19,14 +19,12 @@ from sqlalchemy.orm import Session
 from kudos.outbox.models import OutboxMessage
 from kudos.outbox.services import cancel_pending, email_row
 from kudos.recognition.models import Kudos
-from kudos.slack import announce
 from kudos.urls import external_url
 
 
 def kudos_sent(session: Session, kudos: Kudos) -> None:
     """Record what each recipient should be told about ``kudos``."""
     # In-app notices need nothing more: Recognition.acknowledged_at is NULL.
-    announce.kudos_sent(session, kudos)
     if not has_app_context() or not current_app.config.get("SMTP_URL"):
         return  # e-mail is off: nothing is queued that could never be sent
     link = external_url("recognition.show", kudos_id=kudos.id)
@@ -61,21 +59,9 @@ def kudos_sent(session: Session, kudos: Kudos) -> None:
         session.execute(insert(OutboxMessage), rows)  # one statement, however many
 
 
-def kudos_withdrawn(session: Session, kudos: Kudos) -> int:
-    """The kudos was deleted or hidden: messages not yet sent about it are
-    dropped, and those already posted in Slack are deleted. Returns how
-    many Slack posts will be deleted."""
+def kudos_withdrawn(session: Session, kudos: Kudos) -> None:
+    """The kudos was deleted or hidden: messages not yet sent about it are dropped."""
     cancel_pending(session, _key_prefix(kudos))
-    return announce.kudos_withdrawn(session, kudos.id)
-
-
-def audience_changed(session: Session, recipient_id: int) -> None:
-    """A recipient's preferences changed: their kudos' Slack posts follow."""
-    announce.audience_changed(session, recipient_id)
-
-
-def applause_changed(session: Session, kudos: Kudos) -> None:
-    announce.applause_changed(session, kudos.id)
 
 
 def _key_prefix(kudos: Kudos) -> str:

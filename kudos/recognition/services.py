@@ -39,6 +39,7 @@ from kudos.leaderboard import rollups
 from kudos.people.models import Person
 from kudos.preferences.models import RecognitionPreference
 from kudos.reads import detached, loading_session
+from kudos.recognition import events
 from kudos.recognition.models import (
     VISIBILITIES,
     VISIBILITY_RANK,
@@ -221,7 +222,7 @@ def refresh_visibility(session: Session, recipient_id: int) -> None:
         .values(visibility=effective, revision=new_revision()),
         execution_options={"synchronize_session": "fetch"},
     )
-    notifications.audience_changed(session, recipient_id)
+    events.audience_changed.announce(session, recipient_id)
 
 
 def _unique(ids: Sequence[int]) -> list[int]:
@@ -376,6 +377,7 @@ def send_kudos(
     )
     rollups.count_kudos(session, kudos, +1, zone)
     notifications.kudos_sent(session, kudos)
+    events.kudos_sent.announce(session, kudos)
     return SendResult(kudos, created=True)
 
 
@@ -511,7 +513,7 @@ def delete_kudos(
             },
             status=409,
         )
-    slack_posts = notifications.kudos_withdrawn(session, kudos)
+    notifications.kudos_withdrawn(session, kudos)
     record(
         session,
         person,
@@ -521,7 +523,7 @@ def delete_kudos(
         details={
             "message": kudos.message,
             "recipients": [r.recipient_id for r in kudos.recognitions],
-            **_slack_detail(slack_posts),
+            **_withdrawn(session, kudos),
         },
     )
     if kudos.hidden_at is None:
@@ -553,7 +555,7 @@ def hide_kudos(
     if kudos.hidden_at is None:
         rollups.count_kudos(session, kudos, -1, zone)
     kudos.hidden_at, kudos.hidden_by_id, kudos.hidden_reason = now, admin.id, reason
-    slack_posts = notifications.kudos_withdrawn(session, kudos)
+    notifications.kudos_withdrawn(session, kudos)
     resolve_reports(session, admin, kudos, "hidden", now=now)
     record(
         session,
@@ -561,14 +563,18 @@ def hide_kudos(
         "kudos.hidden",
         target_type="kudos",
         target_id=kudos.id,
-        details={"reason": reason, **_slack_detail(slack_posts)},
+        details={"reason": reason, **_withdrawn(session, kudos)},
     )
     session.flush()
 
 
-def _slack_detail(posts: int) -> dict[str, object]:
-    """For the audit: how many Slack messages about the kudos are deleted."""
-    return {"slack_posts_deleted": posts} if posts else {}
+def _withdrawn(session: Session, kudos: Kudos) -> dict[str, object]:
+    """Announce that ``kudos`` is withdrawn; what the listeners did (the
+    Slack posts they delete), for the audit entry."""
+    details: dict[str, object] = {}
+    for found in events.kudos_withdrawn.announce(session, kudos):
+        details.update(found)
+    return details
 
 
 def resolve_reports(
@@ -623,11 +629,11 @@ def toggle_reaction(session: Session, person: Person, kudos: Kudos, *, now: date
     if existing is not None:
         session.delete(existing)
         session.flush()
-        notifications.applause_changed(session, kudos)
+        events.applause_changed.announce(session, kudos)
         return False
     if (part := own_part(person, kudos)) is not None:
         raise KudosRejected({"__all__": CANNOT_APPLAUD[part]}, status=403)
     session.add(Reaction(kudos_id=kudos.id, person_id=person.id, created_at=now))
     session.flush()
-    notifications.applause_changed(session, kudos)
+    events.applause_changed.announce(session, kudos)
     return True

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from kudos.db import utcnow
 from kudos.outbox.models import OutboxMessage
+from kudos.recognition import events
 from kudos.recognition.models import Kudos, Recognition
 from kudos.slack.models import SlackPost
 
@@ -35,7 +36,7 @@ def enabled() -> bool:
 
 
 def key_prefix(kudos_id: int) -> str:
-    """The prefix ``notifications.kudos_withdrawn`` cancels by."""
+    """The prefix ``notifications.kudos_withdrawn`` cancels by, with e-mails."""
     return f"kudos:{kudos_id}:slack:"
 
 
@@ -58,6 +59,7 @@ def channels_for(kudos: Kudos) -> list[tuple[str, str]]:
     return []
 
 
+@events.kudos_sent.listen
 def kudos_sent(session: Session, kudos: Kudos) -> None:
     """Queue the channel posts and direct messages of a new kudos."""
     if not enabled():
@@ -95,16 +97,18 @@ def kudos_sent(session: Session, kudos: Kudos) -> None:
         session.execute(insert(OutboxMessage), rows)
 
 
-def kudos_withdrawn(session: Session, kudos_id: int) -> int:
+@events.kudos_withdrawn.listen
+def kudos_withdrawn(session: Session, kudos: Kudos) -> dict[str, int]:
     """The kudos was hidden or deleted: queue the deletion of every message
-    posted about it. Returns how many (for the moderation audit)."""
+    posted about it, and tell the moderation audit how many."""
     if not enabled():
-        return 0
-    return _retract(
-        session, session.scalars(select(SlackPost).where(SlackPost.kudos_id == kudos_id)).all()
-    )
+        return {}
+    posts = session.scalars(select(SlackPost).where(SlackPost.kudos_id == kudos.id)).all()
+    deleted = _retract(session, list(posts))
+    return {"slack_posts_deleted": deleted} if deleted else {}
 
 
+@events.audience_changed.listen
 def audience_changed(session: Session, recipient_id: int) -> None:
     """A recipient changed their preferences: posts of kudos now more
     private than where they were posted are deleted, and the others are
@@ -124,17 +128,18 @@ def audience_changed(session: Session, recipient_id: int) -> None:
         refresh(session, kudos_id)
 
 
-def applause_changed(session: Session, kudos_id: int) -> None:
+@events.applause_changed.listen
+def applause_changed(session: Session, kudos: Kudos) -> None:
     """Someone applauded (or stopped): the posts' counts are made again."""
     if not enabled():
         return
     posted = session.scalar(
         select(SlackPost.id)
-        .where(SlackPost.kudos_id == kudos_id, SlackPost.kind != "direct")
+        .where(SlackPost.kudos_id == kudos.id, SlackPost.kind != "direct")
         .limit(1)
     )
     if posted is not None:
-        refresh(session, kudos_id)
+        refresh(session, kudos.id)
 
 
 def refresh(session: Session, kudos_id: int) -> None:

@@ -146,15 +146,16 @@ class SlackSender:
         posts = self.session.scalars(
             select(SlackPost).where(SlackPost.kudos_id == kudos_id, SlackPost.kind != "direct")
         ).all()
+        made: tuple[str, list[messages.Block]] | None = None
         for post in posts:
             if kudos is None or not named or not allowed(post.kind, kudos.visibility):
                 self._delete(post.channel, post.ts)
                 self.session.delete(post)
                 continue
-            text, blocks = messages.channel_post(
+            made = made or messages.channel_post(
                 kudos, named, self._mentions(named), self._applause(kudos_id)
             )
-            self.client.chat_update(channel=post.channel, ts=post.ts, text=text, blocks=blocks)
+            self.client.chat_update(channel=post.channel, ts=post.ts, text=made[0], blocks=made[1])
         self.session.flush()
 
     def delete(self, message: OutboxMessage, *, channel: str, ts: str) -> None:
