@@ -13,7 +13,8 @@ refusal of unknown properties; ``response_metadata.messages`` says what is wrong
 
 Every HTTP request is one entry in ``calls`` (``method``, ``args`` with JSON
 fields decoded, ``token``, ``status``, ``answered_with``: ``"ok"``, the error,
-or ``"dropped"``) and uses up one of a ``fail_next`` fault's ``times``. A
+or ``"dropped"``; ``at``, the rate limiter's time; ``retry_after`` when the
+answer had one) and uses up one of a ``fail_next`` fault's ``times``. A
 default ``WebClient`` retries a connection error once (after about a second):
 ``fail_next(m, drop=True)`` is invisible to it (two calls recorded, the second
 answered) and ``times=2`` makes it fail; with ``retry_handlers=[]`` a client
@@ -24,6 +25,28 @@ Socket Mode URL) takes the app-level token (``app_token``, ``xapp-...``) and
 answers with ``socket_url`` (``tests/socket_mode.py``); every other method
 takes the bot token. Either known token sent where the other is needed is
 ``not_allowed_token_type``; any other token is ``invalid_auth``.
+
+Rate limits are Slack's, per method (this stand-in is one workspace and one
+app), as sliding windows: at most N accepted calls in any W seconds
+(``RATE_LIMITS``; a test may change ``slack.rate_limits``). Over a limit the
+answer is HTTP 429, ``Retry-After: <seconds until a slot frees, at least 1>``
+and ``{"ok": false, "error": "ratelimited"}`` (``answered_with="ratelimited"``);
+refused calls use no slot. The numbers (docs.slack.dev/apis/web-api/rate-limits
+and each method's page): Tier 1 is "1+ per minute", Tier 2 "20+", Tier 3 "50+",
+Tier 4 "100+"; the stand-in allows exactly the floor. ``chat.postMessage`` is
+"special": about one message per second per channel, short bursts allowed,
+and a workspace-wide limit of "several hundred" a minute. Here: 3 in any 3
+seconds per conversation (bursts of 3, one a second on average; a user's id
+and their DM are one conversation), 300 a minute in all. The limiter reads
+``slack.clock()`` (``time.monotonic`` unless a test sets another, e.g.
+``slack.clock = lambda: 0.0`` to freeze it) plus what ``slack.advance(seconds)``
+added; ``reset()`` forgets the windows and puts the real clock back.
+
+Channels are added with ``add_channel(id, member=...)``. The bot posting
+(``chat.postMessage``, ``chat.postEphemeral``) where it is not a member is
+``not_in_channel``, as for a public channel without ``chat:write.public``.
+``chat.update`` and ``chat.delete`` do not check membership: Slack documents
+no ``not_in_channel`` for them (its bot edits and deletes its own messages).
 """
 
 from __future__ import annotations
@@ -32,10 +55,12 @@ import contextlib
 import copy
 import itertools
 import json
+import math
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -54,6 +79,29 @@ VIEW_DEFAULTS = {"private_metadata": "", "callback_id": "", "external_id": "", "
 VIEW_DEFAULTS |= {"submit": None, "clear_on_close": False, "notify_on_close": False}
 
 Args = dict[str, Any]
+
+MINUTE = 60.0
+TIER_1, TIER_2, TIER_3, TIER_4 = (1, MINUTE), (20, MINUTE), (50, MINUTE), (100, MINUTE)
+SPECIAL_HUNDREDS = (300, MINUTE)  # "allows hundreds of requests per minute"
+# method -> (calls, seconds): at most that many calls in any window that long.
+# Tiers as each method's page on docs.slack.dev / api.slack.com gives them.
+RATE_LIMITS: dict[str, tuple[int, float]] = {
+    "apps.connections.open": TIER_1,  # api.slack.com's page (some copies say Tier 3)
+    "auth.test": SPECIAL_HUNDREDS,
+    "chat.delete": TIER_3,
+    "chat.getPermalink": SPECIAL_HUNDREDS,
+    "chat.postEphemeral": TIER_4,
+    "chat.postMessage": (300, MINUTE),  # workspace-wide: "several hundred a minute"
+    "chat.update": TIER_3,
+    "conversations.open": TIER_3,
+    "users.info": TIER_4,
+    "users.lookupByEmail": TIER_3,
+    "views.open": TIER_4,
+    "views.publish": TIER_4,
+    "views.update": TIER_4,
+}
+DEFAULT_RATE_LIMIT = TIER_2  # "most methods allow at least 20 requests per minute"
+POST_PER_CONVERSATION = (3, 3.0)  # "1 per second per channel, short bursts allowed"
 
 
 class SlackError(Exception):
@@ -230,12 +278,16 @@ class SlackApi:
         self.views: dict[str, dict[str, Any]] = {}  # view id -> view (modals and home tabs)
         self._lock = threading.RLock()
         self._users: dict[str, dict[str, Any]] = {}
-        self._channels: set[str] = set()
+        self._channels: dict[str, bool] = {}  # channel id -> the bot is a member
         self._dms: dict[str, str] = {}  # user id -> D id
         self._messages: dict[str, dict[str, dict[str, Any]]] = {}  # channel -> ts -> message
         self._homes: dict[str, dict[str, Any]] = {}  # user id -> home view
         self._faults: dict[str, list[tuple[_Reply | None, str]]] = {}  # method -> next answers
         self._down = False
+        self.rate_limits = dict(RATE_LIMITS)
+        self.clock: Callable[[], float] = time.monotonic  # what the rate limiter reads
+        self._skew = 0.0  # added by advance()
+        self._windows: dict[tuple[str, ...], deque[float]] = {}  # key -> accepted calls
         self._epoch, self._serial = int(time.time()), itertools.count(1)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -290,9 +342,19 @@ class SlackApi:
             self._users[user_id] = user | {"profile": profile}
             return copy.deepcopy(self._users[user_id])
 
-    def add_channel(self, channel_id: str) -> None:
+    def add_channel(self, channel_id: str, *, member: bool = True) -> None:
+        """A channel; ``member=False``: the app was not invited (``not_in_channel``)."""
         with self._lock:
-            self._channels.add(channel_id)
+            self._channels[channel_id] = member
+
+    def advance(self, seconds: float) -> None:
+        """Move the rate limiter's clock on (no real waiting)."""
+        with self._lock:
+            self._skew += seconds
+
+    def now(self) -> float:
+        """The rate limiter's time: ``clock()`` plus what ``advance`` added."""
+        return self.clock() + self._skew
 
     def fail_next(
         self,
@@ -318,14 +380,18 @@ class SlackApi:
             self._down = down
 
     def reset(self) -> None:
-        """Forget calls, responses, messages, views, faults and the Socket Mode
-        URL; keep users and channels."""
+        """Forget calls, responses, messages, views, faults, the Socket Mode URL
+        and the rate limits' windows (limits and clock back to the defaults);
+        keep users and channels."""
         with self._lock:
             for store in (self.calls, self.responses, self.views, self._messages, self._homes):
                 store.clear()
             self._faults.clear()
             self._down = False
             self.socket_url = None
+            self._windows.clear()
+            self.rate_limits = dict(RATE_LIMITS)
+            self.clock, self._skew = time.monotonic, 0.0
 
     # -- inspection ------------------------------------------------------------
 
@@ -361,6 +427,7 @@ class SlackApi:
         method = path.removeprefix("/api/")
         with self._lock:  # recorded before the client can see an answer
             call: dict[str, Any] = {"method": method, "args": {}, "token": None}
+            call["at"] = self.now()  # the rate limiter's time
             self.calls.append(call)
             try:
                 call["args"], call["token"] = _parse(query, headers, body)
@@ -369,6 +436,8 @@ class SlackApi:
                 parse_error = exc
             reply, call["answered_with"] = self._answer(method, call, parse_error)
             call["status"] = reply.status if reply else None
+            if reply is not None and reply.retry_after is not None:
+                call["retry_after"] = reply.retry_after
             return reply
 
     def _answer(
@@ -387,6 +456,9 @@ class SlackApi:
             _check(call["token"] in (self.token, self.app_token), "invalid_auth")
             wanted = self.app_token if method in APP_TOKEN_METHODS else self.token
             _check(call["token"] == wanted, "not_allowed_token_type")
+            if (retry_after := self._rate_limited(method, call["args"])) is not None:
+                body = {"ok": False, "error": "ratelimited"}
+                return _json_reply(body, 429, retry_after=retry_after), "ratelimited"
             return _json_reply({"ok": True, **handler(call["args"])}), "ok"
         except SlackError as exc:
             failure = exc
@@ -409,6 +481,38 @@ class SlackApi:
             self.responses.append({"name": name, "payload": payload, "answered_with": answered})
             return None if self._down else _Reply(200, b"ok", "text/html")
 
+    # -- rate limits -----------------------------------------------------------
+
+    def _rate_limited(self, method: str, args: Args) -> int | None:
+        """Seconds to wait if ``method`` is over a limit now, else ``None`` (and
+        the call takes a slot in each of its windows)."""
+        windows = [((method,), self.rate_limits.get(method, DEFAULT_RATE_LIMIT))]
+        if method == "chat.postMessage" and isinstance(args.get("channel"), str):
+            conversation = self._conversation_key(args["channel"])
+            windows.append(((method, conversation), POST_PER_CONVERSATION))
+        now = self.now()
+        waits = [wait for key, limit in windows if (wait := self._wait(key, limit, now))]
+        if waits:
+            return max(waits)
+        for key, _ in windows:
+            self._windows.setdefault(key, deque()).append(now)
+        return None
+
+    def _wait(self, key: tuple[str, ...], limit: tuple[int, float], now: float) -> int | None:
+        calls, seconds = limit
+        window = self._windows.setdefault(key, deque())
+        while window and window[0] <= now - seconds:
+            window.popleft()  # out of the window
+        if len(window) < calls:
+            return None
+        return max(math.ceil(window[0] + seconds - now), 1)  # when the oldest leaves
+
+    def _conversation_key(self, channel: str) -> str:
+        """A user's id and their DM's D id are one conversation."""
+        by_dm = {dm: user_id for user_id, dm in self._dms.items()}
+        user_id = by_dm.get(channel, channel)
+        return f"dm:{user_id}" if user_id in self._users else channel
+
     # -- helpers for the methods -----------------------------------------------
 
     def _next_ts(self) -> str:
@@ -418,10 +522,12 @@ class SlackApi:
     def _dm_with(self, user_id: str) -> str:
         return self._dms.setdefault(user_id, f"D{len(self._dms) + 1:08d}")
 
-    def _conversation(self, channel: Any, *, user_ids: bool = True) -> str:
-        """Where a message goes: a channel, or a user's DM (by its D id, or the user's id)."""
+    def _conversation(self, channel: Any, *, user_ids: bool = True, member: bool = False) -> str:
+        """Where a message goes: a channel (with ``member``, one the bot is in),
+        or a user's DM (by its D id, or the user's id)."""
         _check(channel and isinstance(channel, str), "channel_not_found")
         if channel in self._channels:
+            _check(self._channels[channel] or not member, "not_in_channel")
             return channel
         by_dm = {dm: user_id for user_id, dm in self._dms.items()}
         user = self._users.get(by_dm.get(channel, channel if user_ids else ""))
@@ -477,7 +583,7 @@ class SlackApi:
         return {"url": url, "team": team, "user": user, **ids, "is_enterprise_install": False}
 
     def _api_chat_postMessage(self, args: Args) -> Args:
-        channel = self._conversation(args.get("channel"))
+        channel = self._conversation(args.get("channel"), member=True)
         self._check_content(args)
         ts = self._next_ts()
         message = {"type": "message", "channel": channel, "ts": ts, "user": self.bot_user_id}
@@ -505,7 +611,7 @@ class SlackApi:
         return {"channel": channel, "ts": message["ts"]}
 
     def _api_chat_postEphemeral(self, args: Args) -> Args:
-        self._conversation(args.get("channel"))
+        self._conversation(args.get("channel"), member=True)
         _require(args, "user")
         _check(args["user"] in self._users, "user_not_found")
         self._check_content(args)

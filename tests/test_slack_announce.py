@@ -414,7 +414,89 @@ def test_a_kudos_hidden_while_its_post_is_on_the_way_loses_the_post(
     monkeypatch.setattr(delivery.WebClient, "chat_postMessage", post_then_hide)
 
     deliver(app)
+    monkeypatch.undo()
+    deliver(app)  # its deletion, queued: a failure to delete would be retried
 
     assert len(slack.calls_to("chat.postMessage")) == 1
     assert slack.messages_in(CHANNEL) == []
     assert session.scalars(select(SlackPost)).all() == []
+
+
+def kudos_posted(message_or_args) -> int:
+    """The kudos a channel post is about (its applause buttons' block)."""
+    [block_id] = [
+        block["block_id"]
+        for block in message_or_args.get("blocks", [])
+        if block.get("block_id", "").startswith("kudos_")
+    ]
+    return int(block_id.removeprefix("kudos_"))
+
+
+def test_a_burst_is_posted_as_slack_allows_once_each_never_before_retry_after(
+    app, session, slack, people
+):
+    kudos_ids = [
+        send(app, people["ada"], [people["ben"]], message=f"Thanks, number {n}!") for n in range(6)
+    ]
+    slack.clock = lambda: 0.0  # frozen; advanced below in step with the deliveries' time
+    now = at = utcnow()
+
+    first = deliver(app, at=at)
+    assert (first.sent, first.retrying) == (3, 1)  # a burst of 3, then Slack says wait
+    pending = select(OutboxMessage).where(
+        OutboxMessage.transport == "slack", OutboxMessage.status == "pending"
+    )
+    assert len(session.scalars(pending).all()) == 3  # the one refused, the two never tried
+    [waiting] = [message for message in session.scalars(pending) if message.attempts]
+    told = slack.calls_to("chat.postMessage")[-1]
+    assert (told["status"], told["retry_after"]) == (429, 3)
+    assert "ratelimited" in waiting.last_error
+    assert waiting.next_attempt_at >= now + timedelta(seconds=told["retry_after"])
+
+    for _ in range(10):  # a worker: runs again when Slack allows and something is due
+        due = [message.next_attempt_at for message in session.scalars(pending)]
+        if not due:
+            break
+        limited = [c for c in slack.calls_to("chat.postMessage") if c["status"] == 429]
+        allowed_at = at + timedelta(seconds=limited[-1]["retry_after"])
+        later = max(allowed_at, min(due))
+        slack.advance((later - at).total_seconds())
+        at = later
+        deliver(app, at=at)
+    assert session.scalars(select(OutboxMessage.status)).all() == ["sent"] * 6
+
+    posted = sorted(kudos_posted(m) for m in slack.messages_in(CHANNEL))
+    assert posted == sorted(kudos_ids)  # six posts, one per kudos
+    assert sorted(session.scalars(select(SlackPost.kudos_id)).all()) == sorted(kudos_ids)
+
+    calls = slack.calls_to("chat.postMessage")
+    refused = [call for call in calls if call["status"] == 429]
+    assert refused, "the burst was never limited"
+    for no in refused:
+        retry = next(
+            call
+            for call in calls[calls.index(no) + 1 :]
+            if kudos_posted(call["args"]) == kudos_posted(no["args"])
+        )
+        assert retry["at"] >= no["at"] + no["retry_after"]  # never sooner than Slack asked
+        assert retry["answered_with"] == "ok"
+
+
+def test_a_channel_the_app_was_not_invited_to_fails_its_post_and_the_rest_go_on(
+    app, session, slack, people
+):
+    uninvited = "C0UNINVITED"
+    slack.add_channel(uninvited, member=False)
+    app.config["SLACK_CHANNEL"] = uninvited
+    prefer(session, people["ben"], slack_opt_in=True)
+    send(app, people["ada"], [people["ben"]])
+
+    report = deliver(app)
+
+    assert (report.sent, report.failed, report.retrying) == (1, 1, 0)
+    failed = session.scalars(select(OutboxMessage).where(OutboxMessage.status == "failed")).one()
+    assert failed.payload["channel"] == uninvited
+    assert "not_in_channel" in failed.last_error
+    assert slack.messages_in(uninvited) == []
+    assert len(slack.messages_in(BEN)) == 1  # the direct message still went
+    assert deliver(app, at=utcnow() + timedelta(hours=2)).sent == 0  # failed stays failed

@@ -6,6 +6,7 @@ Every test talks to it through a real ``slack_sdk.WebClient``, as the app does.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.client import RemoteDisconnected
 from urllib.error import URLError
@@ -249,3 +250,123 @@ def test_response_url_and_waiting_for_background_work(slack: SlackApi) -> None:
     [call] = slack.wait_for("chat.postMessage")
     worker.join()
     assert call["args"] == {"channel": "C0KUDOS", "text": "later"}
+
+
+def test_posting_is_limited_per_conversation_with_short_bursts(
+    slack: SlackApi, client: WebClient
+) -> None:
+    slack.add_channel("C0OTHER")
+    slack.clock = lambda: 0.0  # frozen: only advance() moves it
+    for n in range(3):  # a short burst is fine
+        client.chat_postMessage(channel="C0KUDOS", text=f"Thanks #{n}")
+    with pytest.raises(SlackApiError) as limited:
+        client.chat_postMessage(channel="C0KUDOS", text="One too many")
+    response = limited.value.response
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "3"  # when the burst's first post leaves
+    assert response["error"] == "ratelimited"
+    # Other conversations have windows of their own.
+    client.chat_postMessage(channel="C0OTHER", text="Elsewhere")
+    client.chat_postMessage(channel="U0ALICE", text="A direct message")
+
+    slack.advance(2)
+    with pytest.raises(SlackApiError) as still:
+        client.chat_postMessage(channel="C0KUDOS", text="Too soon")
+    assert still.value.response.headers["Retry-After"] == "1"
+    slack.advance(1)
+    client.chat_postMessage(channel="C0KUDOS", text="After Retry-After")
+
+    calls = slack.calls_to("chat.postMessage")
+    assert [call["answered_with"] for call in calls] == [
+        *["ok"] * 3,
+        "ratelimited",
+        "ok",
+        "ok",
+        "ratelimited",
+        "ok",
+    ]
+    assert [(call["at"], call.get("retry_after")) for call in calls if call["status"] == 429] == [
+        (0.0, 3),
+        (2.0, 1),
+    ]
+    assert len(slack.messages_in("C0KUDOS")) == 4
+
+
+def test_a_users_dm_and_its_id_are_one_conversation(slack: SlackApi, client: WebClient) -> None:
+    slack.clock = lambda: 0.0
+    dm = client.conversations_open(users="U0ALICE")["channel"]["id"]
+    client.chat_postMessage(channel="U0ALICE", text="1")
+    client.chat_postMessage(channel=dm, text="2")
+    client.chat_postMessage(channel="U0ALICE", text="3")
+    with pytest.raises(SlackApiError) as limited:
+        client.chat_postMessage(channel=dm, text="4")
+    assert limited.value.response["error"] == "ratelimited"
+
+
+def test_a_tiered_method_trips_after_its_count_per_minute(
+    slack: SlackApi, client: WebClient
+) -> None:
+    slack.clock = lambda: 0.0
+    limit, _ = slack.rate_limits["users.lookupByEmail"]
+    assert limit == 50  # Tier 3: 50+ per minute
+    for _ in range(limit // 2):
+        client.users_lookupByEmail(email="alice@example.com")
+    slack.advance(30)
+    for _ in range(limit - limit // 2):
+        client.users_lookupByEmail(email="alice@example.com")
+    with pytest.raises(SlackApiError) as limited:
+        client.users_lookupByEmail(email="alice@example.com")
+    assert limited.value.response.status_code == 429
+    assert limited.value.response.headers["Retry-After"] == "30"  # the first half leaves at 60
+    client.users_info(user="U0ALICE")  # another method: another window
+
+    slack.advance(29)
+    with pytest.raises(SlackApiError):
+        client.users_lookupByEmail(email="alice@example.com")
+    slack.advance(1)  # the window slid past the first half: 25 slots are free
+    for _ in range(limit // 2):
+        client.users_lookupByEmail(email="alice@example.com")
+    with pytest.raises(SlackApiError):
+        client.users_lookupByEmail(email="alice@example.com")
+    answers = [call["answered_with"] for call in slack.calls_to("users.lookupByEmail")]
+    assert answers.count("ratelimited") == 3
+    assert answers.count("ok") == limit + limit // 2
+
+
+def test_tier_1_allows_about_one_call_a_minute(slack: SlackApi) -> None:
+    slack.clock = lambda: 0.0
+    slack.socket_url = "ws://127.0.0.1:9/link/?ticket=abc"
+    app = WebClient(base_url=slack.url, retry_handlers=[])
+    app.apps_connections_open(app_token=slack.app_token)
+    with pytest.raises(SlackApiError) as limited:
+        app.apps_connections_open(app_token=slack.app_token)
+    assert limited.value.response.headers["Retry-After"] == "60"
+    slack.advance(60)
+    assert app.apps_connections_open(app_token=slack.app_token)["url"] == slack.socket_url
+
+
+def test_reset_forgets_the_windows_and_the_clock(slack: SlackApi, client: WebClient) -> None:
+    slack.clock = lambda: 0.0
+    for _ in range(3):
+        client.chat_postMessage(channel="C0KUDOS", text="hi")
+    slack.reset()
+    assert slack.clock is time.monotonic
+    client.chat_postMessage(channel="C0KUDOS", text="a new test, a new window")
+
+
+def test_posting_where_the_app_was_not_invited_is_not_in_channel(
+    slack: SlackApi, client: WebClient
+) -> None:
+    slack.add_channel("C0LURKING", member=False)
+    with pytest.raises(SlackApiError) as post:
+        client.chat_postMessage(channel="C0LURKING", text="Thanks!")
+    assert post.value.response["error"] == "not_in_channel"
+    assert post.value.response.status_code == 200
+    with pytest.raises(SlackApiError) as ephemeral:
+        client.chat_postEphemeral(channel="C0LURKING", user="U0ALICE", text="Psst")
+    assert ephemeral.value.response["error"] == "not_in_channel"
+    assert slack.messages_in("C0LURKING") == []
+
+    slack.add_channel("C0LURKING")  # invited
+    client.chat_postMessage(channel="C0LURKING", text="Thanks!")
+    assert [m["text"] for m in slack.messages_in("C0LURKING")] == ["Thanks!"]

@@ -223,7 +223,8 @@ def deliver_due(
 @dataclass(frozen=True)
 class Failure:
     """What a failed attempt means: give up on this message (``permanent``),
-    or try again after ``wait`` (at least; backoff may wait longer)."""
+    or try again: after ``wait`` when the server said how long (a rate
+    limit's Retry-After), else with backoff."""
 
     permanent: bool
     wait: timedelta = timedelta(0)
@@ -270,7 +271,8 @@ def deliver(
                 message.status = "failed"
                 report.failed += 1
             else:
-                message.next_attempt_at = now + max(backoff(message.attempts), failure.wait)
+                # Told how long to wait (a rate limit): that long; else back off.
+                message.next_attempt_at = now + (failure.wait or backoff(message.attempts))
                 report.retrying += 1
             report.errors.append(message.last_error)
             log.warning(

@@ -165,26 +165,33 @@ def refresh(session: Session, kudos_id: int) -> None:
 
 
 def _retract(session: Session, posts: list[SlackPost]) -> int:
-    """Queue the deletion of ``posts`` and forget them. Not keyed by kudos:
-    the kudos may be gone by the time they are delivered."""
-    now = utcnow()
-    rows = [
-        row(
-            "slack_delete",
-            {"channel": post.channel, "ts": post.ts},
-            to=post.channel,
-            subject=f"Delete the post of kudos {post.kudos_id}",
-            now=now,
-            dedupe_key=f"slack-delete:{post.channel}:{post.ts}",
-        )
-        for post in posts
-    ]
-    if rows:
-        session.execute(insert(OutboxMessage), rows)
+    """Queue the deletion of ``posts`` and forget them."""
+    if posts:
+        queue_deletions(session, [(post.kudos_id, post.channel, post.ts) for post in posts])
         for post in posts:
             session.delete(post)
         session.flush()
-    return len(rows)
+    return len(posts)
+
+
+def queue_deletions(session: Session, posts: list[tuple[int, str, str]]) -> None:
+    """Queue the deletion of these ``(kudos id, channel, ts)`` messages. Not
+    keyed by kudos: the kudos may be gone by the time they are delivered."""
+    now = utcnow()
+    session.execute(
+        insert(OutboxMessage),
+        [
+            row(
+                "slack_delete",
+                {"channel": channel, "ts": ts},
+                to=channel,
+                subject=f"Delete the post of kudos {kudos_id}",
+                now=now,
+                dedupe_key=f"slack-delete:{channel}:{ts}",
+            )
+            for kudos_id, channel, ts in posts
+        ],
+    )
 
 
 def row(

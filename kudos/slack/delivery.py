@@ -24,7 +24,7 @@ from kudos.outbox.services import DeliveryReport, Failure, deliver
 from kudos.people.models import Person
 from kudos.recognition.models import Kudos, Reaction
 from kudos.slack import messages
-from kudos.slack.announce import allowed
+from kudos.slack.announce import allowed, queue_deletions
 from kudos.slack.models import SlackPost
 from kudos.slack.people import linked_ids, remember
 from kudos.urls import base_url
@@ -170,8 +170,10 @@ class SlackSender:
 
     def _keep(self, kudos_id: int, kind: str, channel: str, ts: str) -> None:
         """Remember the post, unless the kudos was hidden, deleted or made
-        more private while it was being posted: then it goes at once. The
-        kudos row is share-locked (PostgreSQL) until this commits, so a
+        more private while it was being posted: then its deletion is queued
+        with this message marked sent (deleting it here could fail, and a
+        retry would find nothing left to post, and so nothing to delete).
+        The kudos row is share-locked (PostgreSQL) until this commits, so a
         moderator hiding it now waits, and then finds the post."""
         state = self.session.execute(
             select(Kudos.hidden_at, Kudos.visibility)
@@ -179,7 +181,7 @@ class SlackSender:
             .with_for_update(read=True)
         ).first()
         if state is None or state.hidden_at is not None or not allowed(kind, state.visibility):
-            self._delete(channel, ts)
+            queue_deletions(self.session, [(kudos_id, channel, ts)])
             return
         self.session.add(SlackPost(kudos_id=kudos_id, kind=kind, channel=channel, ts=ts))
         self.session.flush()
