@@ -104,12 +104,20 @@ def email_row(
 
 def cancel_pending(session: Session, dedupe_prefix: str) -> int:
     """Drop queued, unsent messages whose key starts with ``dedupe_prefix``
-    (a kudos deleted or hidden before its e-mail went out). Flushes."""
+    (a kudos deleted or hidden before its e-mail went out). Flushes.
+
+    A message a worker is sending right now is locked, and left to it
+    (SKIP LOCKED): waiting for it could deadlock with a worker that waits
+    for this transaction's lock on the kudos (``slack/delivery.py``), and
+    it is on its way anyway; the Slack worker finds the kudos hidden then
+    and deletes its post."""
     messages = session.scalars(
-        select(OutboxMessage).where(
+        select(OutboxMessage)
+        .where(
             OutboxMessage.status == "pending",
             OutboxMessage.dedupe_key.startswith(dedupe_prefix, autoescape=True),
         )
+        .with_for_update(skip_locked=True)
     ).all()
     for message in messages:
         session.delete(message)

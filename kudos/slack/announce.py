@@ -15,6 +15,7 @@ who still wants to be named, and whether it may still be posted at all.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from flask import current_app, has_app_context
@@ -143,11 +144,21 @@ def applause_changed(session: Session, kudos: Kudos) -> None:
 
 
 def refresh(session: Session, kudos_id: int) -> None:
-    """Queue one update of the kudos' channel posts. The key is held only
-    while the update waits (``delivery.py`` frees it), so many applause
-    in a row make one update, and later ones another."""
-    key = f"{key_prefix(kudos_id)}refresh"
-    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
+    """Queue one update of the kudos' channel posts, unless one is waiting
+    already: many applause in a row make one update. An update a worker
+    is making right now (locked) may have counted before this change, so
+    then another is queued."""
+    prefix = f"{key_prefix(kudos_id)}refresh:"
+    waiting = session.scalar(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.dedupe_key.startswith(prefix, autoescape=True),
+        )
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    if waiting is not None:
         return
     session.execute(
         insert(OutboxMessage),
@@ -158,7 +169,7 @@ def refresh(session: Session, kudos_id: int) -> None:
                 to="posts",
                 subject=f"Kudos {kudos_id} posts",
                 now=utcnow(),
-                dedupe_key=key,
+                dedupe_key=f"{prefix}{secrets.token_hex(8)}",
             )
         ],
     )

@@ -16,6 +16,7 @@ from flask import current_app
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from kudos.db import utcnow
@@ -68,8 +69,9 @@ def classify(error: Exception) -> Failure:
         if response.status_code >= 500 or code in TRANSIENT_ERRORS:
             return Failure(permanent=False)
         return Failure(permanent=True)
-    # Unreachable, refused, dropped or timed out: Slack is down for us.
-    return Failure(permanent=not isinstance(error, OSError | TimeoutError))
+    # Unreachable, refused, dropped or timed out: Slack is down for us. A
+    # database error (a deadlock, a lock timeout) is worth another try too.
+    return Failure(permanent=not isinstance(error, OSError | TimeoutError | DBAPIError))
 
 
 def _retry_after(response: Any) -> int:  # noqa: ANN401 - a SlackResponse
@@ -135,7 +137,6 @@ class SlackSender:
         self._keep(kudos_id, "direct", answer["channel"], answer["ts"])
 
     def refresh(self, message: OutboxMessage, *, kudos_id: int) -> None:
-        message.dedupe_key = None  # later changes queue a refresh of their own
         self.update_posts(kudos_id)
 
     def update_posts(self, kudos_id: int) -> None:

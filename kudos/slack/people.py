@@ -11,18 +11,21 @@ refused at once, since their row is read on every request.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kudos.people.models import Person, normalize_email
 from kudos.slack.models import SlackLink
 from kudos.urls import base_url
 
+log = logging.getLogger(__name__)
 CHECK_AGAIN_AFTER = timedelta(days=1)
 
 
@@ -65,14 +68,19 @@ def person_for(
 
 
 def remember(session: Session, slack_user_id: str, person: Person, *, now: datetime) -> None:
-    """Link ``slack_user_id`` to ``person``, replacing either one's old link. Flushes."""
-    session.execute(
-        delete(SlackLink).where(
-            (SlackLink.person_id == person.id) | (SlackLink.slack_user_id == slack_user_id)
-        )
-    )
-    session.add(SlackLink(slack_user_id=slack_user_id, person_id=person.id, checked_at=now))
-    session.flush()
+    """Link ``slack_user_id`` to ``person``, replacing either one's old link.
+    Flushes. Two requests (or workers) linking the same person at once: the
+    one that comes second finds the link made, and keeps it."""
+    try:
+        with session.begin_nested():
+            session.execute(
+                delete(SlackLink).where(
+                    (SlackLink.person_id == person.id) | (SlackLink.slack_user_id == slack_user_id)
+                )
+            )
+            session.add(SlackLink(slack_user_id=slack_user_id, person_id=person.id, checked_at=now))
+    except IntegrityError:
+        log.info("slack: %s was linked meanwhile", slack_user_id)
 
 
 def linked_ids(session: Session, people: list[Person]) -> dict[int, str]:
