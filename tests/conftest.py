@@ -45,6 +45,18 @@ collect_ignore = (
 )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser checks of how pages look (``@pytest.mark.looks``) run once, in
+    the SQLite run: what they check does not depend on the engine, and the
+    pages' answers on PostgreSQL are checked by the other tests there."""
+    if engine_name() != "postgresql":
+        return
+    looks = [item for item in items if item.get_closest_marker("looks")]
+    if looks:
+        config.hook.pytest_deselected(items=looks)
+        items[:] = [item for item in items if not item.get_closest_marker("looks")]
+
+
 def pytest_report_header() -> str:
     return f"kudos test database: {engine_name()}"
 

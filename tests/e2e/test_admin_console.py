@@ -68,6 +68,7 @@ def admin_pages(site: Site, people: dict) -> list[str]:
     ]
 
 
+@pytest.mark.looks
 @pytest.mark.parametrize("viewport", [WIDE, PHONE], ids=["1280", "390"])
 def test_every_admin_page_is_accessible_and_fits(site: Site, viewport):
     people = seed(site)

@@ -307,6 +307,7 @@ def test_no_page_scrolls_sideways_for_managers_admins_and_long_names(
     assert {*PAGES, *MANAGER_PAGES, *admin_pages} <= checked
 
 
+@pytest.mark.looks
 def test_the_header_is_one_row_on_a_desktop_for_every_role_and_clears_the_demo_banner(
     site: Site, busy_month: dict[str, Any]
 ):
@@ -333,6 +334,7 @@ def test_the_header_is_one_row_on_a_desktop_for_every_role_and_clears_the_demo_b
         assert by_width == heights["employee"], f"{who}'s header: {by_width} vs {heights}"
 
 
+@pytest.mark.looks
 @pytest.mark.parametrize("viewport", [WIDE, PHONE], ids=["desktop", "phone"])
 def test_the_account_menu_opens_without_javascript_and_fits(
     site: Site, busy_month: dict[str, Any], viewport: dict[str, int]
@@ -354,6 +356,7 @@ def test_the_account_menu_opens_without_javascript_and_fits(
     assert page.locator(".account-menu__panel form").get_attribute("action") == "/logout"
 
 
+@pytest.mark.looks
 def test_the_account_menu_closes_on_escape_and_on_a_click_elsewhere(
     site: Site, busy_month: dict[str, Any]
 ):
@@ -370,6 +373,7 @@ def test_the_account_menu_closes_on_escape_and_on_a_click_elsewhere(
     assert menu.get_attribute("open") is None
 
 
+@pytest.mark.looks
 @pytest.mark.parametrize("viewport", [WIDE, PHONE], ids=["desktop", "phone"])
 def test_the_summary_charts_are_readable_and_customer_rows_even(
     site: Site, busy_month: dict[str, Any], viewport: dict[str, int]

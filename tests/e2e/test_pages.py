@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from playwright.sync_api import Page
 
 from kudos.db import utcnow
@@ -138,6 +139,7 @@ def check_page(page: Page, name: str, problems: list[str], *, phone: bool = Fals
     screenshot(page, f"{name}-{'phone' if phone else 'desktop'}")
 
 
+@pytest.mark.looks
 def test_every_page_is_accessible_in_light_and_dark_and_fits_a_phone(site: Site):
     company = seed_company(site)
     first_kudos = company["kudos"][0]

@@ -57,6 +57,7 @@ def test_without_javascript_the_token_can_still_be_selected(site: Site):
     assert page.evaluate("document.activeElement.selectionEnd") == len(field.input_value())
 
 
+@pytest.mark.looks
 @pytest.mark.parametrize("viewport", [WIDE, PHONE], ids=["1280", "390"])
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])
 def test_the_new_token_looks_right(site: Site, viewport: dict[str, int], color_scheme: str):
