@@ -32,7 +32,7 @@ from kudos.recognition.services import (
     SendResult,
     send_kudos,
 )
-from kudos.slack.messages import Block, escape
+from kudos.slack.messages import Block, context, escape, section
 from kudos.slack.people import NotInDirectory, person_for
 from kudos.urls import external_url
 
@@ -207,7 +207,7 @@ def modal(
     values = active_values(session)
     blocks: list[Block] = []
     if notice:
-        blocks.append(_section(f":warning: {escape(notice)}"))
+        blocks.append(section(f":warning: {escape(notice)}"))
     recipients: dict[str, Any] = {
         "type": "multi_users_select",
         "action_id": "recipients",
@@ -242,7 +242,7 @@ def modal(
         message["initial_value"] = draft.message[:room]
     blocks.append(_input("message", "Your message", message))
     if draft.link:
-        blocks.append(_context(f"A link to <{draft.link}|the Slack message> is added to it."))
+        blocks.append(context(f"A link to <{draft.link}|the Slack message> is added to it."))
     visibility_options = [
         _option(label, name, description)
         for name, (label, description) in VISIBILITY_LABELS.items()
@@ -269,7 +269,7 @@ def modal(
         zone=timeutil.org_zone(),
         daily_limit=current_app.config["DAILY_KUDOS_LIMIT"],
     )
-    blocks.append(_context(f"You can send {left} more kudos today."))
+    blocks.append(context(f"You can send {left} more kudos today."))
     return {
         "type": "modal",
         "callback_id": CALLBACK,
@@ -285,7 +285,7 @@ def _preview(chosen: list[Person], missing: list[str], requested: str) -> list[B
     """What the compose page shows beside the chosen recipients."""
     blocks: list[Block] = []
     for name in missing:
-        blocks.append(_context(f":warning: {escape(name)} isn't in the Kudos directory."))
+        blocks.append(context(f":warning: {escape(name)} isn't in the Kudos directory."))
     if not chosen:
         return blocks
     shown = compose.preview(chosen, requested)
@@ -294,11 +294,11 @@ def _preview(chosen: list[Person], missing: list[str], requested: str) -> list[B
         lines.append(escape(summary.style_sentence))
         if summary.best_way_to_thank:
             lines.append(f"Best way to thank them: {escape(summary.best_way_to_thank)}")
-        blocks.append(_context("\n".join(lines)))
+        blocks.append(context("\n".join(lines)))
     sentence = shown.visibility_sentence
     if requested in shown.overrides:
         sentence = f"{shown.overrides[requested]} {sentence}"
-    blocks.append(_section(f":eyes: {escape(sentence)}"))
+    blocks.append(section(f":eyes: {escape(sentence)}"))
     return blocks
 
 
@@ -310,22 +310,14 @@ def confirmation(result: SendResult) -> dict[str, Any]:
         "title": _text("Kudos sent"),
         "close": _text("Done"),
         "blocks": [
-            _section(f":white_check_mark: {escape(sent_sentence(result))}"),
-            _context(f"<{link}|Open it in Kudos>"),
+            section(f":white_check_mark: {escape(sent_sentence(result))}"),
+            context(f"<{link}|Open it in Kudos>"),
         ],
     }
 
 
 def _text(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text}
-
-
-def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-
-
-def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
 def _option(label: str, value: str, description: str | None = None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from kudos.db import utcnow
 from kudos.people.models import Person
 from kudos.recognition.compose import kudos_left_today
 from kudos.recognition.models import Kudos, Recognition, Value, kudos_value
-from kudos.slack.messages import Block, escape, value_names
+from kudos.slack.messages import Block, context, escape, section, value_names
 from kudos.urls import external_url
 
 OPEN_COMPOSE = "open_compose"
@@ -44,17 +44,17 @@ def home_view(session: Session, person: Person) -> dict[str, Any]:
             },
         },
         {"type": "divider"},
-        _section("*Received lately*"),
+        section("*Received lately*"),
     ]
     received = _received(session, person)
     if not received:
-        blocks.append(_context("No kudos yet. They'll show here when colleagues thank you."))
+        blocks.append(context("No kudos yet. They'll show here when colleagues thank you."))
     for kudos in received:
         when = timeutil.to_local(kudos.created_at, zone).strftime("%-d %b")
         excerpt = kudos.message if len(kudos.message) <= EXCERPT else kudos.message[:EXCERPT] + "…"
         link = external_url("recognition.show", kudos_id=kudos.id)
         blocks.append(
-            _section(
+            section(
                 f"*{escape(kudos.sender.name)}* for {value_names(kudos)} · <{link}|{when}>\n"
                 f"{escape(excerpt)}"
             )
@@ -64,7 +64,7 @@ def home_view(session: Session, person: Person) -> dict[str, Any]:
         listed = ", ".join(
             f"{value.emoji} {escape(value.name)} ({count})".strip() for value, count in top
         )
-        blocks += [{"type": "divider"}, _section(f"*What you're thanked for most:* {listed}")]
+        blocks += [{"type": "divider"}, section(f"*What you're thanked for most:* {listed}")]
     blocks += [
         {"type": "divider"},
         {
@@ -85,7 +85,7 @@ def stranger_view(reason: str) -> dict[str, Any]:
         "type": "home",
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": "Kudos"}},
-            _section(escape(reason)),
+            section(escape(reason)),
         ],
     }
 
@@ -117,14 +117,6 @@ def _top_values(session: Session, person: Person) -> list[tuple[Value, int]]:
         .limit(3)
     )
     return [(value, total) for value, total in rows]
-
-
-def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-
-
-def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
 def _link(action_id: str, label: str, endpoint: str) -> dict[str, Any]:

@@ -69,9 +69,9 @@ def channel_post(
     blocks: list[Block] = []
     if celebratory:
         cheered = join_names([name_of(person, mentions) for person in celebratory])
-        blocks.append(_section(f":mega: :balloon: :tada: Air horns and balloons for {cheered}!"))
-    blocks.append(_section(f"*{sender}* thanked {names} for {value_names(kudos)}"))
-    blocks.append(_section(quote(kudos.message)))
+        blocks.append(section(f":mega: :balloon: :tada: Air horns and balloons for {cheered}!"))
+    blocks.append(section(f"*{sender}* thanked {names} for {value_names(kudos)}"))
+    blocks.append(section(quote(kudos.message)))
     blocks.append(
         {
             "type": "actions",
@@ -101,8 +101,8 @@ def direct_message(kudos: Kudos, person: Person, *, left_out: bool) -> tuple[str
     festive = style_of(person) == "celebratory"
     opening = ":tada: " if festive else ""
     blocks = [
-        _section(f"{opening}*{sender}* thanked you for {value_names(kudos)}"),
-        _section(quote(kudos.message)),
+        section(f"{opening}*{sender}* thanked you for {value_names(kudos)}"),
+        section(quote(kudos.message)),
         {
             "type": "actions",
             "block_id": f"dm_{kudos.id}",
@@ -118,15 +118,16 @@ def direct_message(kudos: Kudos, person: Person, *, left_out: bool) -> tuple[str
         else "You get these because you chose Slack messages in your recognition preferences."
     )
     settings = external_url("preferences.settings")
-    blocks.append(_context(f"{why} <{settings}|Change how you're recognised>"))
+    blocks.append(context(f"{why} <{settings}|Change how you're recognised>"))
     return f"{sender} thanked you", blocks
 
 
-def _section(text: str) -> Block:
+def section(text: str) -> Block:
+    """A block of mrkdwn (escape what people wrote first), cut to Slack's limit."""
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
 
 
-def _context(text: str) -> Block:
+def context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
