@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from kudos.db import utcnow
 from kudos.outbox.models import OutboxMessage
+from kudos.people.models import Team
 from kudos.recognition import events
 from kudos.recognition.models import Kudos, Recognition
 from kudos.slack.models import SlackPost
@@ -45,14 +46,19 @@ def allowed(kind: str, visibility: str) -> bool:
     return kind == "direct" or visibility in ALLOWED_IN[kind]
 
 
-def channels_for(kudos: Kudos) -> list[tuple[str, str]]:
-    """The channels a new kudos is posted in: ``(kind, channel id)``."""
+def channels_for(session: Session, kudos: Kudos) -> list[tuple[str, str]]:
+    """The channels a new kudos is posted in: ``(kind, channel id)``. The
+    recipients' team names in one query (their teams are not loaded)."""
     config = current_app.config
     if kudos.visibility == "public":
         return [("channel", config["SLACK_CHANNEL"])] if config["SLACK_CHANNEL"] else []
     if kudos.visibility == "team":
         mapping = config["SLACK_TEAM_CHANNELS"]
-        teams = {person.team.name.casefold() for person in kudos.recipients if person.team}
+        if not mapping:
+            return []
+        team_ids = {person.team_id for person in kudos.recipients if person.team_id}
+        names = session.scalars(select(Team.name).where(Team.id.in_(team_ids))) if team_ids else []
+        teams = {name.casefold() for name in names}
         return [
             ("team_channel", channel)
             for channel in sorted({mapping[t] for t in teams if t in mapping})
@@ -66,7 +72,7 @@ def kudos_sent(session: Session, kudos: Kudos) -> None:
     if not enabled():
         return
     rows = []
-    posts = channels_for(kudos)
+    posts = channels_for(session, kudos)
     for kind, channel in posts:
         rows.append(
             row(

@@ -51,8 +51,9 @@ def value_names(kudos: Kudos) -> str:
 
 
 def name_of(person: Person, mentions: Mapping[int, str]) -> str:
-    """A mention for a celebratory person Slack knows, else the plain name."""
-    if person.id in mentions and style_of(person) == "celebratory":
+    """A mention for a person in ``mentions`` (the celebratory ones Slack
+    knows, ``delivery.SlackSender._mentions``), else the plain name."""
+    if person.id in mentions:
         return f"<@{mentions[person.id]}>"
     return f"*{escape(person.name)}*"
 
