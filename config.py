@@ -177,6 +177,7 @@ def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
         "RATELIMIT_SEND": rate("KUDOS_RATELIMIT_SEND", "20 per minute"),
         "RATELIMIT_PAGES": rate("KUDOS_RATELIMIT_PAGES", "60 per minute"),
         "RATELIMIT_API": rate("KUDOS_RATELIMIT_API", "300 per minute"),
+        "RATELIMIT_SCIM": rate("KUDOS_RATELIMIT_SCIM", "1200 per minute"),
         "RATELIMIT_NAMESPACE": "kudos",
         "RATELIMIT_STRATEGY": "fixed-window",
         # Redis down: count in each process's memory rather than fail pages.

@@ -68,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     from kudos.people.views import bp as people_bp
     from kudos.preferences import views as preferences_views
     from kudos.recognition.views import bp as recognition_bp
+    from kudos.scim import views as scim_views
     from kudos.slack import app as slack_app
     from kudos.summary.views import bp as summary_bp
 
@@ -82,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
     preferences_views.init_app(app)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
+    scim_views.init_app(app)
     slack_app.init_app(app)
     if app.config.get("DEMO"):
         # Only ``kudos demo`` sets DEMO; no environment variable can.

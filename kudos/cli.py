@@ -505,8 +505,10 @@ def register(group: click.Group) -> None:
     group.add_command(rollups_cli)
     group.add_command(summaries_cli)
     group.add_command(seed_command)
-    from kudos.slack.cli import slack_cli  # it uses needs_database, from here
+    from kudos.scim.cli import scim_cli  # they use needs_database, from here
+    from kudos.slack.cli import slack_cli
 
+    group.add_command(scim_cli)
     group.add_command(slack_cli)
 
 

@@ -18,6 +18,7 @@ from kudos.recognition.models import (
     Value,
     kudos_value,
 )
+from kudos.scim.models import ScimGroup, ScimToken, ScimUser
 from kudos.slack.models import SlackLink, SlackPost
 
 __all__ = [
@@ -37,6 +38,9 @@ __all__ = [
     "OutboxMessage",
     "Person",
     "Reaction",
+    "ScimGroup",
+    "ScimToken",
+    "ScimUser",
     "SlackLink",
     "SlackPost",
     "Recognition",

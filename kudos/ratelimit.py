@@ -1,12 +1,13 @@
 """Rate limits (Flask-Limiter): enough for anyone using Kudos by hand, too
 few for a script.
 
-Four kinds, each a setting (``KUDOS_RATELIMIT_*``, see the README):
+Five kinds, each a setting (``KUDOS_RATELIMIT_*``, see the README):
 
 - ``sign_in``: starting sign-in (``POST /login``) and the provider's
   callback, per client address;
 - ``api``: every JSON API call, per API token (its hash, never the token),
   counted after the token is checked, so a wrong token fills nothing;
+- ``scim``: every SCIM provisioning request, per provisioning token, alike;
 - ``send``: sending kudos, from the compose page and the API together, per
   person (on top of the daily limit, which counts kudos sent);
 - ``pages``: the pages that cost the most to make (feeds, leaderboard,
@@ -97,6 +98,10 @@ def _not_a_send() -> bool:
     return request.method != "POST" or request.form.get("action", "send") != "send"
 
 
+def provisioning_token() -> str:
+    return _key(f"scim:{g.scim_token_key}")
+
+
 def sign_in(view: View) -> View:
     return limiter.limit(
         _setting("RATELIMIT_SIGN_IN"), key_func=client_address, error_message=MESSAGE
@@ -107,6 +112,13 @@ def api(view: View) -> View:
     # One count per token across every endpoint of the API.
     return limiter.shared_limit(
         _setting("RATELIMIT_API"), scope="api", key_func=api_token, error_message=MESSAGE
+    )(view)
+
+
+def provisioning(view: View) -> View:
+    # One count per provisioning token, after the token is checked.
+    return limiter.shared_limit(
+        _setting("RATELIMIT_SCIM"), scope="scim", key_func=provisioning_token, error_message=MESSAGE
     )(view)
 
 

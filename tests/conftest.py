@@ -25,8 +25,10 @@ from kudos import create_app
 from kudos.auth.sessions import SIGNED_IN_AT_KEY
 from kudos.db import make_engine, utcnow
 from kudos.migrate import alembic_config
+from kudos.scim.tokens import create_token as create_scim_token
 from tests import factories
 from tests.redisserver import throwaway_redis
+from tests.scim_client import Scim
 from tests.slack_api import SlackApi
 from tests.smtp import SmtpServer
 
@@ -230,3 +232,17 @@ def signed_in(client: FlaskClient, make: factories.Factory):
     person = make.person(name="Ada Lovelace", email="ada@acme.example.com")
     sign_in(client, person)
     return person
+
+
+@pytest.fixture
+def scim_token(session: Session) -> str:
+    """A live provisioning token (``kudos scim token create``), committed."""
+    _, raw = create_scim_token(session, "Okta", now=utcnow())
+    session.commit()
+    return raw
+
+
+@pytest.fixture
+def scim(client: FlaskClient, scim_token: str) -> Scim:
+    """The provisioning client: ``scim.post("/Users", user("ada@…"))``."""
+    return Scim(client, scim_token)

@@ -159,6 +159,9 @@ NEEDS_A_DATABASE = {
     "summaries send": [],
     "seed": [],
     "slack run": [],
+    "scim token create": ["Okta"],
+    "scim token list": [],
+    "scim token revoke": ["1"],
 }
 # Creates the database: it has checks of its own (below).
 CREATES_THE_DATABASE = {"db upgrade"}

@@ -186,7 +186,15 @@ def requests(world, rules):
         st.fixed_dictionaries(
             {
                 name: path_values
-                for name in ["kudos_id", "person_id", "slug", "filename", "value_id", "group_id"]
+                for name in [
+                    "kudos_id",
+                    "person_id",
+                    "slug",
+                    "filename",
+                    "value_id",
+                    "group_id",
+                    "path",
+                ]
             }
         ),
         st.lists(st.tuples(names, values), min_size=1, max_size=3),

@@ -22,6 +22,8 @@ class AuditEntry(Base):
     actor_id: Mapped[int | None] = mapped_column(
         ForeignKey("person.id", ondelete="SET NULL"), index=True
     )
+    # Who acted when it was not a person: "provisioning" for the SCIM client.
+    actor_label: Mapped[str | None] = mapped_column(String(40))
     action: Mapped[str] = mapped_column(String(60))
     target_type: Mapped[str | None] = mapped_column(String(40))
     target_id: Mapped[int | None]

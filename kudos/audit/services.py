@@ -10,10 +10,15 @@ from kudos.audit.models import AuditEntry
 from kudos.db import utcnow
 from kudos.people.models import Person
 
+# Who did it: a person, the name of a non-person actor ("provisioning", the
+# SCIM client), or None for the system and the command line.
+Actor = Person | str | None
+PROVISIONING = "provisioning"
+
 
 def record(
     session: Session,
-    actor: Person | None,
+    actor: Actor,
     action: str,
     *,
     target_type: str | None = None,
@@ -22,7 +27,8 @@ def record(
 ) -> AuditEntry:
     entry = AuditEntry(
         created_at=utcnow(),
-        actor_id=actor.id if actor is not None else None,
+        actor_id=actor.id if isinstance(actor, Person) else None,
+        actor_label=actor if isinstance(actor, str) else None,
         action=action,
         target_type=target_type,
         target_id=target_id,

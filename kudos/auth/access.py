@@ -17,9 +17,9 @@ from flask_login import current_user
 from kudos.extensions import login_manager
 
 View = TypeVar("View", bound=Callable[..., Any])
-# Blueprints that authenticate on their own: the JSON API takes bearer tokens,
-# and Slack signs its requests (``kudos/slack/app.py``).
-SELF_AUTHENTICATING_BLUEPRINTS = {"api", "slack"}
+# Blueprints that authenticate on their own: the JSON API and SCIM take
+# bearer tokens, and Slack signs its requests (``kudos/slack/app.py``).
+SELF_AUTHENTICATING_BLUEPRINTS = {"api", "scim", "slack"}
 
 
 def login_exempt(view: View) -> View:

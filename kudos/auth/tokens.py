@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from kudos.audit.services import record
+from kudos.audit.services import Actor, record
 from kudos.auth.models import ApiToken
 from kudos.auth.sessions import read_token_holder
 from kudos.people.events import on_deactivation
@@ -163,7 +163,7 @@ def revoke_token(session: Session, person: Person, token_id: int, *, now: dateti
 
 @on_deactivation
 def revoke_tokens_of_deactivated(
-    session: Session, person_ids: Sequence[int], *, actor: Person | None, now: datetime
+    session: Session, person_ids: Sequence[int], *, actor: Actor, now: datetime
 ) -> None:
     """Deactivation revokes every token for good (each audited), so that a
     reactivation does not bring them back."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
-    from kudos.people.models import Person
+    from kudos.audit.services import Actor
 
 
 class DeactivationHandler(Protocol):
@@ -25,7 +25,7 @@ class DeactivationHandler(Protocol):
         session: Session,
         person_ids: Sequence[int],
         *,
-        actor: Person | None,
+        actor: Actor,
         now: datetime,
     ) -> None: ...
 
@@ -41,7 +41,7 @@ def on_deactivation(handler: DeactivationHandler) -> DeactivationHandler:
 
 
 def people_deactivated(
-    session: Session, person_ids: Sequence[int], *, actor: Person | None, now: datetime
+    session: Session, person_ids: Sequence[int], *, actor: Actor, now: datetime
 ) -> None:
     for handler in list(_on_deactivation):
         handler(session, person_ids, actor=actor, now=now)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from kudos.audit.services import record
+from kudos.audit.services import Actor, record
 from kudos.people import former_slugs
 from kudos.people.models import Department, Person, Team
 from kudos.refusals import Refused
@@ -31,6 +31,25 @@ def kind_of(model: type[Team] | type[Department]) -> str:
 
 def column_of(model: type[Team] | type[Department]):  # noqa: ANN201 - a Person column
     return Person.team_id if model is Team else Person.department_id
+
+
+def named_group(
+    session: Session, model: type[Team] | type[Department], name: str
+) -> Team | Department | None:
+    """The team or department called ``name``, found by slug (or by a slug it
+    had before a rename or merge in the console), created when new; None for
+    a name with no letter or digit. The sources that name groups as text
+    (sign-in claims, SCIM) find the same one the directory import does."""
+    slug = slugify(name)
+    if not slug:
+        return None
+    group = session.scalar(select(model).where(model.slug == slug))
+    if group is None and (moved := former_slugs.target_of(session, kind_of(model), slug)):
+        group = session.get(model, moved)
+    if group is None:
+        group = model(name=name[:NAME_MAX], slug=slug)
+        session.add(group)
+    return group
 
 
 def groups_with_counts(
@@ -62,7 +81,7 @@ def members_of(session: Session, group: Group) -> list[Person]:
     )
 
 
-def rename_group(session: Session, admin: Person, group: Group, name: str) -> bool:
+def rename_group(session: Session, admin: Actor, group: Group, name: str) -> bool:
     """Give ``group`` a new name (and the slug that goes with it); returns
     whether anything changed. Flushes."""
     model = type(group)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from kudos.db import Base, UTCDateTime, utcnow
+from kudos.text import one_line
 
 if TYPE_CHECKING:
     from kudos.preferences.models import RecognitionPreference
@@ -45,6 +47,12 @@ def initials_of(name: str) -> str:
     if len(parts) == 1:
         return parts[0][:2].upper()
     return (parts[0][0] + parts[-1][0]).upper()
+
+
+def new_scim_id() -> str:
+    """A SCIM id: random, so it says nothing about how many people there are
+    and never equals an identifier the provider chose (an employee number)."""
+    return str(uuid.uuid4())
 
 
 class NamedGroup:
@@ -83,6 +91,9 @@ class Department(NamedGroup, Base):
 
 class Team(NamedGroup, Base):
     __tablename__ = "team"
+
+    # Its id as a SCIM group (``kudos.scim``).
+    scim_id: Mapped[str | None] = mapped_column(String(36), unique=True, default=new_scim_id)
 
 
 class Person(UserMixin, Base):
@@ -135,6 +146,9 @@ class Person(UserMixin, Base):
     # Where each profile field last came from, {"team": "import", ...}: see
     # ``kudos.people.sources``. Missing fields were never set by anyone.
     profile_sources: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
+    # Their id as a SCIM user (``kudos.scim``); none once the provisioning
+    # client deleted them (deactivated, gone from SCIM, their kudos kept).
+    scim_id: Mapped[str | None] = mapped_column(String(36), unique=True, default=new_scim_id)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -188,3 +202,17 @@ Person.has_reports = column_property(
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+def plausible_address(value: str) -> str | None:
+    """An e-mail address an identity provider sent, normalised, or None. It
+    is a key (it finds people), so one with spaces or control characters
+    inside is not cleaned into another address but refused. Internal
+    domains (``corp.local``) are fine: the provider vouches for them."""
+    address = normalize_email(value)
+    if address.count("@") != 1 or " " in address or len(address) > 320:
+        return None
+    if one_line(address) != address:  # control characters, line breaks
+        return None
+    local, domain = address.split("@")
+    return address if local and domain else None

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from kudos.audit.services import record
+from kudos.audit.services import Actor, record
 from kudos.leaderboard import rollups
 from kudos.people.events import people_deactivated
 from kudos.people.models import Person
@@ -53,7 +53,7 @@ def escape_like(word: str) -> str:
 
 
 def deactivate_people(
-    session: Session, person_ids: Iterable[int], *, actor: Person | None, now: datetime
+    session: Session, person_ids: Iterable[int], *, actor: Actor, now: datetime
 ) -> list[int]:
     """Deactivate these people (those already inactive are left alone) and
     return who changed. Their session version moves on, which ends every
@@ -75,7 +75,7 @@ def deactivate_people(
 
 
 def reactivate_people(
-    session: Session, person_ids: Iterable[int], *, actor: Person | None, now: datetime
+    session: Session, person_ids: Iterable[int], *, actor: Actor, now: datetime
 ) -> list[int]:
     """Make these people active again; only the person comes back: their
     old sessions and API tokens stay ended. Returns who changed. Flushes."""
@@ -91,7 +91,7 @@ def _set_active(
     also: dict,
     *,
     action: str,
-    actor: Person | None,
+    actor: Actor,
     now: datetime,
 ) -> list[int]:
     """Set ``active`` for those of these people not already so, audited, with
@@ -115,15 +115,11 @@ def _set_active(
     return ids
 
 
-def deactivate_person(
-    session: Session, person: Person, *, actor: Person | None, now: datetime
-) -> bool:
+def deactivate_person(session: Session, person: Person, *, actor: Actor, now: datetime) -> bool:
     return bool(deactivate_people(session, [person.id], actor=actor, now=now))
 
 
-def reactivate_person(
-    session: Session, person: Person, *, actor: Person | None, now: datetime
-) -> bool:
+def reactivate_person(session: Session, person: Person, *, actor: Actor, now: datetime) -> bool:
     return bool(reactivate_people(session, [person.id], actor=actor, now=now))
 
 
