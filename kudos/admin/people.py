@@ -1,11 +1,17 @@
 """Admin console: the people directory, and one person's placement, rights
-and account (with where each field came from)."""
+and account (with where each field came from).
+
+A field SCIM provisioning owns is shown disabled: browsers do not send a
+disabled input, so a field missing from the form means "unchanged" (and
+``change_placement`` refuses a crafted change to one).
+"""
 
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from kudos.admin.blueprint import bp
@@ -15,6 +21,8 @@ from kudos.db import utcnow
 from kudos.extensions import db
 from kudos.people import sources
 from kudos.people.manage import (
+    PLACEMENT_INPUTS,
+    SCIM_MANAGED,
     STATUSES,
     PersonChangeRefused,
     change_placement,
@@ -50,14 +58,24 @@ def _groups(model: type[Team] | type[Department]) -> list[tuple[str, str]]:
     return [(NOBODY, "(none)")] + [(str(group_id), name) for group_id, name in rows]
 
 
-def _placement_form(person: Person) -> PersonForm:
-    form = PersonForm(
-        team=str(person.team_id or NOBODY),
-        department=str(person.department_id or NOBODY),
-        manager_email=person.manager.email if person.manager else "",
-    )
+def _placement_values(person: Person) -> dict[str, str]:
+    return {
+        "team": str(person.team_id or NOBODY),
+        "department": str(person.department_id or NOBODY),
+        "manager_email": person.manager.email if person.manager else "",
+    }
+
+
+def _placement_form(person: Person, formdata: MultiDict | None = None) -> PersonForm:
+    """The form with the person's placement, then ``formdata`` over it: an
+    input the form did not send keeps the person's value."""
+    form = PersonForm(formdata=formdata, **_placement_values(person))
     form.team.choices = _groups(Team)
     form.department.choices = _groups(Department)
+    for field, name in PLACEMENT_INPUTS.items():
+        if sources.owned_by_scim(person, field):
+            form[name].render_kw = {**(form[name].render_kw or {}), "disabled": True}
+            form[name].description = SCIM_MANAGED
     return form
 
 
@@ -74,10 +92,12 @@ def _person_page(person: Person, form: PersonForm, errors: dict[str, str]) -> st
             (
                 field,
                 sources.SOURCE_NAMES.get(sources.source_of(person, field) or "", "not recorded"),
-                sources.overwritten_by(field, config["OIDC_CLAIMS"], sso_on),
+                sources.overwritten_by(field, config["OIDC_CLAIMS"], sso_on, person=person),
             )
             for field in sources.FIELDS
         ],
+        scim_fields=[field for field in sources.FIELDS if sources.owned_by_scim(person, field)],
+        scim_active=sources.owned_by_scim(person, "active"),
         identities=list(
             db.session.scalars(select(Identity).where(Identity.person_id == person.id))
         ),
@@ -101,8 +121,7 @@ def person(person_id: int) -> str:
 @bp.post("/people/<id:person_id>")
 def person_placement(person_id: int) -> str | Response | tuple[str, int]:
     found = _person(person_id)
-    form = _placement_form(found)
-    form.process(request.form)
+    form = _placement_form(found, request.form)
     if not form.validate():
         return _person_page(
             found, form, {name: errors[0] for name, errors in form.errors.items()}
@@ -122,7 +141,13 @@ def person_placement(person_id: int) -> str | Response | tuple[str, int]:
         )
     except PersonChangeRefused as refused:
         db.session.rollback()
-        return _person_page(_person(person_id), form, refused.fields), 422
+        found = _person(person_id)
+        # A field SCIM owns shows what it is, not the change refused.
+        current = _placement_values(found)
+        for field, name in PLACEMENT_INPUTS.items():
+            if sources.owned_by_scim(found, field):
+                form[name].data = current[name]
+        return _person_page(found, form, refused.fields), 422
     db.session.commit()
     flash(
         f"Saved {', '.join(changed)} for {found.name}." if changed else "Nothing changed.",

@@ -11,7 +11,8 @@ gave the address to someone else: refused, audited); an identity from
 another issuer may link (moving to a new provider). Otherwise a new person
 is created (when just-in-time provisioning is on) or refused.
 Claims then refresh the profile; the directory import stays the source of
-truth for whatever the claims do not carry.
+truth for whatever the claims do not carry, and fields SCIM provisioning
+owns are left to it.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from sqlalchemy.orm import Session
 
 from kudos.audit.services import record
 from kudos.auth.models import Identity
-from kudos.people import former_slugs, sources
-from kudos.people.groups import kind_of
-from kudos.people.models import Department, Person, Team, normalize_email
-from kudos.text import has_control_characters, one_line, slugify
+from kudos.people import sources
+from kudos.people.groups import named_group
+from kudos.people.models import Department, Person, Team, plausible_address
+from kudos.text import has_control_characters, one_line
 
 log = logging.getLogger(__name__)
 
@@ -120,18 +121,7 @@ def sign_in_with_claims(
 
 def _email(claims: Mapping[str, Any], settings: ClaimSettings) -> str | None:
     value = claims.get(settings.claims["email"])
-    return _address(value) if isinstance(value, str) else None
-
-
-def _address(value: str) -> str | None:
-    """A plausible e-mail address, normalised, or None. An address is a key
-    (it finds people), so one with control characters or spaces inside is
-    not cleaned into another address but ignored."""
-    address = normalize_email(value)
-    if address.count("@") != 1 or has_control_characters(address) or " " in address:
-        return None
-    local, domain = address.split("@")
-    return address if local and domain and len(address) <= 320 else None
+    return plausible_address(value) if isinstance(value, str) else None
 
 
 def _email_is_verified(claims: Mapping[str, Any], settings: ClaimSettings) -> bool:
@@ -221,17 +211,24 @@ def _text(claims: Mapping[str, Any], settings: ClaimSettings, field: str) -> str
 def _refresh_profile(
     session: Session, person: Person, claims: Mapping[str, Any], settings: ClaimSettings
 ) -> None:
+    """Set the fields the claims carry, but those SCIM owns (its provisioning
+    speaks for the same provider, and is not fought over)."""
     before = {field: _field(person, field) for field in sources.FIELDS}
-    if name := _text(claims, settings, "name"):
+    ours = {field for field in sources.FIELDS if not sources.owned_by_scim(person, field)}
+    if "name" in ours and (name := _text(claims, settings, "name")):
         person.name = name
-    if title := _text(claims, settings, "title"):
+    if "title" in ours and (title := _text(claims, settings, "title")):
         person.title = title
-    if department := _text(claims, settings, "department"):
-        person.department = _named_group(session, Department, department)
-    if team := _text(claims, settings, "team"):
-        person.team = _named_group(session, Team, team)
+    if "department" in ours and (department := _text(claims, settings, "department")):
+        person.department = named_group(session, Department, department)
+    if "team" in ours and (team := _text(claims, settings, "team")):
+        person.team = named_group(session, Team, team)
     manager_claim = claims.get(settings.claims["manager_email"])
-    if isinstance(manager_claim, str) and (manager_email := _address(manager_claim)):
+    if (
+        "manager" in ours
+        and isinstance(manager_claim, str)
+        and (manager_email := plausible_address(manager_claim))
+    ):
         _set_manager(session, person, manager_email)
     changed = [field for field in sources.FIELDS if _field(person, field) != before[field]]
     if changed:
@@ -256,19 +253,6 @@ def _groups(claims: Mapping[str, Any], settings: ClaimSettings) -> list[str]:
     if isinstance(groups, list):
         return [group for group in groups if isinstance(group, str)]
     return []
-
-
-def _named_group(session: Session, model: type[Department] | type[Team], name: str):  # noqa: ANN202
-    slug = slugify(name)
-    if not slug:
-        return None
-    group = session.scalar(select(model).where(model.slug == slug))
-    if group is None and (moved := former_slugs.target_of(session, kind_of(model), slug)):
-        group = session.get(model, moved)  # renamed or merged in the admin console
-    if group is None:
-        group = model(name=name[:120], slug=slug)
-        session.add(group)
-    return group
 
 
 def _set_manager(session: Session, person: Person, manager_email: str) -> None:

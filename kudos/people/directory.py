@@ -5,6 +5,11 @@ row is bad, every problem is reported with its line number and nothing is
 imported, so the directory is never left half-written. A good file is
 applied with a handful of bulk statements (not one query per row), creates
 or updates people by e-mail (case-insensitively), and is idempotent.
+
+A field SCIM provisioning set last is SCIM's (``sources.owned_by_scim``):
+the file leaves it as it is, and the report says what it left. A person
+whose ``active`` is SCIM's is neither reactivated by being listed nor
+deactivated by being missing; the identity provider decides.
 """
 
 from __future__ import annotations
@@ -19,17 +24,19 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from kudos.audit.services import record
+from kudos.audit.services import Actor, record
 from kudos.db import utcnow
 from kudos.people import former_slugs
 from kudos.people.groups import kind_of
 from kudos.people.hierarchy import cycle_from, people_in_cycles
 from kudos.people.models import Department, Person, Team, normalize_email
 from kudos.people.services import deactivate_people, reactivate_people
-from kudos.people.sources import FIELDS, IMPORT, recorded
+from kudos.people.sources import FIELDS, IMPORT, owned_by_scim, recorded
 from kudos.text import has_control_characters, slugify
 
 COLUMNS = ("email", "name", "title", "department", "team", "manager_email")
+# What SCIM may own of a person the file lists: the profile fields and the account.
+SCIM_FIELDS = (*FIELDS, "active")
 MAX_LENGTHS = {"email": 320, "name": 200, "title": 200, "department": 120, "team": 120}
 
 
@@ -60,6 +67,14 @@ class ImportReport:
     created_emails: list[str] = field(default_factory=list)
     updated_fields: dict[str, list[str]] = field(default_factory=dict)
     deactivated_emails: list[str] = field(default_factory=list)
+    # What the file would have changed but SCIM owns, so left as it is:
+    # {email: ["team", "active", ...]} ("active": not reactivated, or not
+    # deactivated as missing).
+    scim_kept: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def scim_kept_count(self) -> int:
+        return sum(len(fields) for fields in self.scim_kept.values())
 
     def summary(self) -> str:
         parts = [
@@ -68,6 +83,8 @@ class ImportReport:
             f"{self.unchanged} unchanged",
             f"{self.deactivated} deactivated",
         ]
+        if kept := self.scim_kept_count:
+            parts.append(f"{kept} field{'s' if kept != 1 else ''} left to SCIM provisioning")
         if self.departments_created:
             parts.append(f"{len(self.departments_created)} new departments")
         if self.teams_created:
@@ -82,6 +99,7 @@ class ImportReport:
             "deactivated": self.deactivated,
             "teams_created": self.teams_created,
             "departments_created": self.departments_created,
+            "scim_kept": self.scim_kept_count,
         }
 
 
@@ -101,20 +119,32 @@ def import_directory(
     data: bytes,
     *,
     deactivate_missing: bool = False,
-    actor: Person | None = None,
+    actor: Actor = None,
 ) -> ImportReport:
     """Apply a directory CSV; raise ``DirectoryImportError`` and write nothing
     if any row is bad. Flushes; the caller commits."""
     rows = parse(data)
     existing = {person.email: person for person in session.scalars(select(Person))}
     _refuse_unconfirmed_accounts(rows, existing)
-    managers = _resolve_managers(rows, existing)
+    owned = _owned_by_scim(rows, existing)
+    _check_managers(rows, existing, owned)
 
     report = ImportReport()
+    # Groups only the file's applied values need: a team SCIM keeps is not created.
     department_ids = _ensure_groups(
-        session, Department, (r.department for r in rows), report.departments_created
+        session,
+        Department,
+        (r.department for r in rows if "department" not in owned[r.email]),
+        report.departments_created,
+        also_find=(r.department for r in rows if "department" in owned[r.email]),
     )
-    team_ids = _ensure_groups(session, Team, (r.team for r in rows), report.teams_created)
+    team_ids = _ensure_groups(
+        session,
+        Team,
+        (r.team for r in rows if "team" not in owned[r.email]),
+        report.teams_created,
+        also_find=(r.team for r in rows if "team" in owned[r.email]),
+    )
 
     now = utcnow()
     new_rows = [row for row in rows if row.email not in existing]
@@ -148,30 +178,39 @@ def import_directory(
         wanted = {
             "name": row.name,
             "title": row.title,
-            "department_id": department_ids.get(row.department),
-            "team_id": team_ids.get(row.team),
-            "manager_id": ids[managers[row.email]] if managers[row.email] else None,
+            "department": _id_of(department_ids, row.department),
+            "team": _id_of(team_ids, row.team),
+            "manager": _id_of(ids, row.manager_email),
             "active": True,
         }
         current = existing.get(row.email)
         if current is None:
-            if wanted["manager_id"] is not None:
+            if wanted["manager"] is not None:
                 changes.append(
-                    {"id": ids[row.email], "manager_id": wanted["manager_id"], "updated_at": now}
+                    {"id": ids[row.email], "manager_id": wanted["manager"], "updated_at": now}
                 )
             continue
-        differing = {key: value for key, value in wanted.items() if getattr(current, key) != value}
-        if differing.pop("active", None) is not None:
+        differing = {
+            name: value
+            for name, value in wanted.items()
+            if getattr(current, _COLUMN_OF[name]) != value
+        }
+        if kept := [name for name in SCIM_FIELDS if name in differing and name in owned[row.email]]:
+            report.scim_kept[row.email] = kept
+            for name in kept:
+                del differing[name]
+        reactivate = differing.pop("active", None) is not None
+        if reactivate:
             reactivated.append(current.id)
         if differing:
-            changes.append({"id": current.id, **differing, "updated_at": now})
+            columns = {_COLUMN_OF[name]: value for name, value in differing.items()}
+            changes.append({"id": current.id, **columns, "updated_at": now})
         if sources := _sources_after(current, differing):
             changes.append({"id": current.id, "profile_sources": sources})
-        if differing or reactivated[-1:] == [current.id]:
+        if differing or reactivate:
             report.updated += 1
-            report.updated_fields[row.email] = [
-                name for name in FIELDS if _COLUMN_OF[name] in differing
-            ] + (["reactivated"] if reactivated[-1:] == [current.id] else [])
+            updated = [name for name in FIELDS if name in differing]
+            report.updated_fields[row.email] = updated + (["reactivated"] if reactivate else [])
         else:
             report.unchanged += 1
     # Grouped by the set of columns changed, so each group is one executemany.
@@ -183,9 +222,20 @@ def import_directory(
     if deactivate_missing:
         listed = {row.email for row in rows}
         missing = [
-            person.id for email, person in existing.items() if email not in listed and person.active
+            person for email, person in existing.items() if email not in listed and person.active
         ]
-        gone = set(deactivate_people(session, missing, actor=actor, now=now))
+        # Whom SCIM provisions, the identity provider deactivates.
+        for person in missing:
+            if owned_by_scim(person, "active"):
+                report.scim_kept[person.email] = ["active"]
+        gone = set(
+            deactivate_people(
+                session,
+                [person.id for person in missing if person.email not in report.scim_kept],
+                actor=actor,
+                now=now,
+            )
+        )
         report.deactivated = len(gone)
         report.deactivated_emails = sorted(
             email for email, person in existing.items() if person.id in gone
@@ -197,14 +247,35 @@ def import_directory(
     return report
 
 
+def _owned_by_scim(rows: list[Row], existing: dict[str, Person]) -> dict[str, set[str]]:
+    """For each listed e-mail, the fields (and ``active``) SCIM owns, which
+    the file leaves alone: none for people the file creates."""
+    return {
+        row.email: {
+            name
+            for name in SCIM_FIELDS
+            if (person := existing.get(row.email)) is not None and owned_by_scim(person, name)
+        }
+        for row in rows
+    }
+
+
+# Compares unequal to every id: a kept team the directory does not have yet
+# (it is not created for a value the file does not apply).
+_UNKNOWN = object()
+
+
+def _id_of(ids: dict[str, int], key: str | None) -> int | object | None:
+    return ids.get(key, _UNKNOWN) if key else None
+
+
 def _sources_after(person: Person, changed: dict[str, Any]) -> dict[str, str] | None:
     """The person's field sources once the import has set ``changed``, or
     None when they stay as they are: a field the file changed, or whose
-    source was never recorded, now comes from the import."""
+    source was never recorded, now comes from the import. (A field SCIM
+    owns is recorded, and never in ``changed``: it stays SCIM's.)"""
     fields = [
-        field
-        for field in FIELDS
-        if _COLUMN_OF[field] in changed or field not in (person.profile_sources or {})
+        field for field in FIELDS if field in changed or field not in (person.profile_sources or {})
     ]
     return recorded(person, fields, IMPORT) if fields else None
 
@@ -215,6 +286,7 @@ _COLUMN_OF = {
     "department": "department_id",
     "team": "team_id",
     "manager": "manager_id",
+    "active": "active",
 }
 
 
@@ -368,9 +440,13 @@ def _refuse_unconfirmed_accounts(rows: list[Row], existing: dict[str, Person]) -
         raise DirectoryImportError(problems)
 
 
-def _resolve_managers(rows: list[Row], existing: dict[str, Person]) -> dict[str, str | None]:
-    """Second pass: every manager must be in the file or already in the
-    directory, and the resulting reporting lines must not form a cycle."""
+def _check_managers(
+    rows: list[Row], existing: dict[str, Person], owned: dict[str, set[str]]
+) -> None:
+    """Second pass: every manager the file sets must be in the file or
+    already in the directory, and the resulting reporting lines must not
+    form a cycle. A manager SCIM owns stays, whatever the file says, so the
+    check walks the kept one."""
     by_email = {row.email: row for row in rows}
     problems = [
         Problem(
@@ -378,23 +454,29 @@ def _resolve_managers(rows: list[Row], existing: dict[str, Person]) -> dict[str,
         )
         for row in rows
         if row.manager_email
+        and "manager" not in owned[row.email]
         and row.manager_email not in by_email
         and row.manager_email not in existing
     ]
     if problems:
         raise DirectoryImportError(problems)
 
-    # The reporting lines after the import: the file wins for people it lists.
+    # The reporting lines after the import: the file wins for people it
+    # lists, but for the managers SCIM owns.
     email_of = {person.id: email for email, person in existing.items()}
     manager_of: dict[str, str | None] = {
         email: email_of.get(person.manager_id) if person.manager_id else None
         for email, person in existing.items()
     }
-    manager_of.update({row.email: row.manager_email for row in rows})
+    manager_of.update(
+        {row.email: row.manager_email for row in rows if "manager" not in owned[row.email]}
+    )
 
     in_cycle = people_in_cycles(manager_of, by_email)
     if in_cycle:
         cycle_rows = [row for row in rows if row.email in in_cycle]
+        # The lines to fix: those whose manager the file sets.
+        cycle_rows = [row for row in cycle_rows if "manager" not in owned[row.email]] or cycle_rows
         raise DirectoryImportError(
             Problem(
                 row.line,
@@ -403,7 +485,6 @@ def _resolve_managers(rows: list[Row], existing: dict[str, Person]) -> dict[str,
             )
             for row in cycle_rows
         )
-    return {row.email: row.manager_email for row in rows}
 
 
 def _ensure_groups(
@@ -411,12 +492,16 @@ def _ensure_groups(
     model: type[Department] | type[Team],
     names: Iterable[str | None],
     created: list[str],
+    *,
+    also_find: Iterable[str | None] = (),
 ) -> dict[str, int]:
-    """Map each team or department name to its id, creating missing ones.
+    """Map each team or department name to its id, creating missing ones,
+    and each of ``also_find`` to its id if it exists (never created).
 
     Names match by slug, so "Customer Success" and "customer success" are one team.
     """
     listed = {name for name in names if name}
+    looked_up = {name for name in also_find if name}
     first_name_of: dict[str, str] = {}
     for name in sorted(listed):
         first_name_of.setdefault(slugify(name), name)
@@ -434,7 +519,7 @@ def _ensure_groups(
         )
         created.extend(sorted(missing.values()))
         known.update(session.execute(select(model.slug, model.id)).all())
-    return {name: known[slugify(name)] for name in listed}
+    return {name: known[slugify(name)] for name in listed | looked_up if slugify(name) in known}
 
 
 def _group_by_keys(changes: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

@@ -4,6 +4,11 @@ Deactivation and reactivation go through ``services`` as every other path
 does (sessions end, API tokens are revoked for good). Manager changes are
 checked with the same reporting-line check as the directory import. Every
 change is audited and recorded as the admin's in the field sources.
+
+Fields SCIM provisioning owns (``sources.owned_by_scim``) are the identity
+provider's: a change to one is refused, and a person whose ``active`` is
+SCIM's is reactivated there, not here. Deactivating them stays possible,
+as an emergency stop.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from kudos.refusals import Refused
 
 PAGE_SIZE = 50
 STATUSES = {"active": "Active", "inactive": "Deactivated", "admins": "Admins", "all": "Everyone"}
+# The placement's fields, and the form input each is changed by.
+PLACEMENT_INPUTS = {"team": "team", "department": "department", "manager": "manager_email"}
+SCIM_MANAGED = "Managed by your identity provider through SCIM; change it there."
 
 
 class PersonChangeRefused(Refused):
@@ -84,8 +92,22 @@ def change_placement(
     manager_email: str,
 ) -> list[str]:
     """Set team, department and manager; returns the fields that changed.
-    Raises ``PersonChangeRefused`` for an unknown manager or a cycle."""
-    manager = _manager(session, person, manager_email)
+    Raises ``PersonChangeRefused`` for a change to a field SCIM owns, an
+    unknown manager or a cycle; then nothing changes."""
+    current_manager = person.manager.email if person.manager else ""
+    asked = {
+        "team": team != person.team,
+        "department": department != person.department,
+        "manager": normalize_email(manager_email) != current_manager,
+    }
+    refused = {
+        PLACEMENT_INPUTS[field]: SCIM_MANAGED
+        for field, changes in asked.items()
+        if changes and sources.owned_by_scim(person, field)
+    }
+    if refused:
+        raise PersonChangeRefused(refused)
+    manager = _manager(session, person, manager_email) if asked["manager"] else person.manager
     wanted = {"team": team, "department": department, "manager": manager}
     changed = {
         field: [_label(getattr(person, field)), _label(value)]
@@ -177,9 +199,18 @@ def set_active(
     session: Session, admin: Person, person: Person, active: bool, *, now: datetime
 ) -> bool:
     """Deactivate (sessions end, tokens revoked) or reactivate (no old
-    credential comes back). An admin cannot deactivate themselves."""
+    credential comes back). An admin cannot deactivate themselves. Whether
+    someone SCIM provisions is active is the identity provider's to say:
+    they can be deactivated here (an emergency stop), not reactivated."""
     if not active and person.id == admin.id:
         raise PersonChangeRefused({"__all__": "You can't deactivate yourself; ask another admin."})
+    if active and sources.owned_by_scim(person, "active"):
+        raise PersonChangeRefused(
+            {
+                "__all__": f"{person.name}'s account is managed by your identity provider "
+                "through SCIM; reactivate them there."
+            }
+        )
     if active:
         return reactivate_person(session, person, actor=admin, now=now)
     return deactivate_person(session, person, actor=admin, now=now)
