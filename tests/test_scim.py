@@ -541,3 +541,37 @@ def test_discovery_describes_what_kudos_keeps(scim):
     assert {a["name"] for a in schemas[ENTERPRISE]["attributes"]} == {"department", "manager"}
     types = {t["name"]: t["endpoint"] for t in scim.get("/ResourceTypes").get_json()["Resources"]}
     assert types == {"User": "/Users", "Group": "/Groups"}
+
+
+def test_a_patch_makes_scim_own_only_what_it_names(scim, session, make):
+    boss = make.person(email="boss@acme.example.com")
+    ada = make.person(name="Ada", email="ada@acme.example.com", title="Analyst", manager=boss)
+    sources.mark(ada, ["name", "title", "manager"], sources.IMPORT)
+    session.commit()
+    (found,) = scim.get('/Users?filter=userName eq "ada@acme.example.com"').get_json()["Resources"]
+    answer = scim.patch(
+        f"/Users/{found['id']}", {"op": "Replace", "path": "title", "value": "Lead"}
+    )
+    assert answer.status_code == 200
+    ada = person_of(session, found)
+    assert (ada.title, ada.manager_id) == ("Lead", boss.id)
+    assert {f: sources.source_of(ada, f) for f in ("name", "title", "manager")} == {
+        "name": "import",
+        "title": "scim",
+        "manager": "import",
+    }
+    assert session.get(ScimUser, ada.id) is not None  # provisioned from now on
+
+
+def test_the_console_shows_how_a_person_is_provisioned_escaped(scim, session, client, make):
+    admin = make.person(email="root@acme.example.com", admin_granted=True)
+    resource = created(
+        scim, "<b>ada</b>", externalId="<i>E1</i>", emails=[{"value": "ada@acme.example.com"}]
+    )
+    sign_in(client, admin)
+    page = client.get(f"/admin/people/{person_of(session, resource).id}").get_data(as_text=True)
+    assert "user name <code>&lt;b&gt;ada&lt;/b&gt;</code>" in page
+    assert "external id <code>&lt;i&gt;E1&lt;/i&gt;</code>" in page
+    assert "<b>ada</b>" not in page
+    other = client.get(f"/admin/people/{admin.id}").get_data(as_text=True)
+    assert "not provisioned by SCIM" in other

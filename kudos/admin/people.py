@@ -32,6 +32,7 @@ from kudos.people.manage import (
 )
 from kudos.people.models import Department, Person, Team
 from kudos.recognition.forms import ActionForm
+from kudos.scim.models import ScimUser
 
 NOBODY = ""
 
@@ -101,6 +102,7 @@ def _person_page(person: Person, form: PersonForm, errors: dict[str, str]) -> st
         identities=list(
             db.session.scalars(select(Identity).where(Identity.person_id == person.id))
         ),
+        scim_user=db.session.get(ScimUser, person.id),
         live_tokens=db.session.scalar(
             select(func.count()).where(
                 ApiToken.person_id == person.id, ApiToken.revoked_at.is_(None)

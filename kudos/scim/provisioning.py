@@ -64,6 +64,16 @@ class UserFields:
         )
         return joined or None
 
+    def value(self, field_name: str) -> Any:  # noqa: ANN401
+        """A profile field's new value (``sources.FIELDS`` and ``active``)."""
+        return {
+            "name": self.shown_name,
+            "title": self.title,
+            "department": self.department,
+            "manager": self.manager,
+            "active": self.active,
+        }[field_name]
+
 
 @dataclass
 class Changes:
@@ -180,7 +190,11 @@ def create_user(session: Session, fields: UserFields, *, now: datetime) -> Perso
     )
     session.add(link)
     changes = Changes()
-    sent = {name for name in ("name", "title", "department", "manager") if _given(fields, name)}
+    sent = {
+        name
+        for name in ("name", "title", "department", "manager")
+        if fields.value(name) is not None
+    }
     _apply(session, person, link, fields, sent | {"active"}, changes, now=now)
     record(
         session,
@@ -212,12 +226,13 @@ def update_user(
     person: Person,
     fields: UserFields,
     *,
-    cleared: Iterable[str],
+    written: Iterable[str],
     now: datetime,
 ) -> Person:
-    """Write a User's new state: the fields it gives a value, and the fields
-    in ``cleared`` (removed by a PATCH, or left out of a PUT when SCIM owns
-    them). Flushes."""
+    """Write a User's new state: the ``written`` fields (those a PATCH
+    named, those a PUT gives a value or leaves out when SCIM owns them)
+    become SCIM's; userName, externalId and the e-mail follow ``fields``.
+    Flushes."""
     link = session.get(ScimUser, person.id)
     key = fields.user_name.lower()
     if user_name_taken(session, key, other_than=person.id):
@@ -237,12 +252,7 @@ def update_user(
             raise UniquenessException(detail=f"{fields.email} is another person's e-mail")
         changes.note("email", person.email, fields.email)
         person.email = fields.email
-    sent = {
-        name
-        for name in ("name", "title", "department", "manager", "active")
-        if _given(fields, name)
-    }
-    _apply(session, person, link, fields, sent | set(cleared), changes, now=now)
+    _apply(session, person, link, fields, set(written), changes, now=now)
     link.updated_at = now
     if changes.fields:
         record(
@@ -256,17 +266,6 @@ def update_user(
     _resolve_waiting_reports(session, person, link, now=now)
     session.flush()
     return person
-
-
-def _given(fields: UserFields, name: str) -> bool:
-    value = {
-        "name": fields.shown_name,
-        "title": fields.title,
-        "department": fields.department,
-        "manager": fields.manager,
-        "active": fields.active,
-    }[name]
-    return value is not None
 
 
 def _apply(

@@ -11,13 +11,14 @@ by ``userName`` (their e-mail) instead of creating them twice.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from flask import request
+from flask import g, request
 from scim2_models import GroupMembership as UserGroup
 from scim2_models import (
     InvalidFilterException,
@@ -41,7 +42,7 @@ from kudos.scim import provisioning
 from kudos.scim.filters import GROUP_ATTRIBUTES, USER_ATTRIBUTES, SqlFilter
 from kudos.scim.models import ScimGroup, ScimUser
 from kudos.scim.provisioning import TEXT_MAX, UserFields, clean_text, identifier
-from kudos.scim.resources import Email, EnterpriseUser, GroupMember, Manager
+from kudos.scim.resources import ENTERPRISE, Email, EnterpriseUser, GroupMember, Manager
 
 USER_FIELDS = ("name", "title", "department", "manager")
 
@@ -262,7 +263,7 @@ class DirectoryStorage(ScimStorage):
             before = user_fields(self.user(person))
             fields = _kept_on_put(before, _formatted_kept_derived(before, user_fields(resource)))
             provisioning.update_user(
-                self.session, person, fields, cleared=self._cleared(person, before, fields), now=now
+                self.session, person, fields, written=_written(person, before, fields), now=now
             )
             return self.user(person)
         team = self._team(resource.id)
@@ -277,19 +278,6 @@ class DirectoryStorage(ScimStorage):
         )
         return self.group(team)
 
-    @staticmethod
-    def _cleared(person: Person, before: UserFields, after: UserFields) -> set[str]:
-        """The fields a write empties: removed by a PATCH; left out of a PUT
-        when SCIM owns them (a PUT leaves the others to the other sources)."""
-        empty = {
-            name
-            for name in USER_FIELDS
-            if _value(after, name) is None and _value(before, name) is not None
-        }
-        if request.method == "PUT":
-            empty = {name for name in empty if sources.owned_by_scim(person, name)}
-        return empty
-
     def delete(
         self,
         resource_type: ResourceType,
@@ -302,6 +290,55 @@ class DirectoryStorage(ScimStorage):
             provisioning.delete_user(self.session, self._person(resource_id), now=now)
         else:
             provisioning.delete_group(self.session, self._team(resource_id), now=now)
+
+
+def _written(person: Person, before: UserFields, after: UserFields) -> set[str]:
+    """The fields a write makes SCIM's: those a PATCH named (set or
+    removed); for a PUT, those it gives a value, and those it leaves out
+    that SCIM owns (cleared: the owner says they are empty). A PUT that
+    leaves out a field SCIM never set leaves it to the other sources."""
+    if request.method == "PATCH":
+        return set(g.get("scim_patched", ())) & {*USER_FIELDS, "active"}
+    given = {name for name in (*USER_FIELDS, "active") if after.value(name) is not None}
+    emptied = {
+        name
+        for name in USER_FIELDS
+        if name not in given
+        and before.value(name) is not None
+        and sources.owned_by_scim(person, name)
+    }
+    return given | emptied
+
+
+def patched_fields(operations: list[Any]) -> set[str]:
+    """The Kudos fields a PATCH's operations name (``title``, ``name.givenName``,
+    the enterprise ``manager``, or the keys of a path-less value)."""
+    names: set[str] = set()
+    for operation in operations:
+        if operation.path is not None:
+            names.add(str(operation.path))
+        elif isinstance(operation.value, dict):
+            for key, value in operation.value.items():
+                if key.lower() == ENTERPRISE.lower() and isinstance(value, dict):
+                    names.update(f"{ENTERPRISE}:{sub}" for sub in value)
+                else:
+                    names.add(key)
+    return {field for name in names if (field := _field_of(name))}
+
+
+def _field_of(attribute: str) -> str | None:
+    name = attribute.lower()
+    if name.startswith(ENTERPRISE.lower() + ":"):
+        name = name[len(ENTERPRISE) + 1 :]
+    name = re.split(r"[.\[]", name, maxsplit=1)[0]
+    return {
+        "displayname": "name",
+        "name": "name",
+        "title": "title",
+        "active": "active",
+        "department": "department",
+        "manager": "manager",
+    }.get(name)
 
 
 def _formatted_kept_derived(before: UserFields, after: UserFields) -> UserFields:
@@ -332,15 +369,6 @@ def _kept_on_put(before: UserFields, after: UserFields) -> UserFields:
 
 def _meta(kind: str, created: datetime, modified: datetime) -> Meta:
     return Meta(resource_type=kind, created=created, last_modified=max(created, modified))
-
-
-def _value(fields: UserFields, name: str) -> Any:  # noqa: ANN401
-    return {
-        "name": fields.shown_name,
-        "title": fields.title,
-        "department": fields.department,
-        "manager": fields.manager,
-    }[name]
 
 
 def _member_ids(resource: Resource[Any]) -> list[str]:

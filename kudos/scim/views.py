@@ -39,7 +39,7 @@ from kudos.db import utcnow
 from kudos.extensions import csrf, db
 from kudos.scim import tokens
 from kudos.scim.resources import ENTERPRISE, provider
-from kudos.scim.storage import DirectoryStorage
+from kudos.scim.storage import DirectoryStorage, patched_fields
 from kudos.urls import base_url
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -65,7 +65,9 @@ class ProvisioningService(ScimService):
     def read_patch(
         self, resource_type: ResourceType, body: bytes, content_type: str | None
     ) -> PatchOp[Any]:
-        return super().read_patch(resource_type, _entra_patch(body), content_type)
+        patch = super().read_patch(resource_type, _entra_patch(body), content_type)
+        g.scim_patched = patched_fields(patch.operations or [])
+        return patch
 
     def patch_response(
         self,
