@@ -94,6 +94,11 @@ NOT_SHOWN = frozenset(
         "deleted_send",  # a deletion also removes the kudos, which pages do show
         "slack_link",
         "slack_post",
+        # A provisioning token's last use, and what SCIM keeps beside the
+        # people and teams it writes (their own rows renew the token).
+        "scim_token",
+        "scim_user",
+        "scim_group",
     }
 )
 # What a send inserts. A new kudos shows through the newest kudos id, not

@@ -575,3 +575,24 @@ def test_the_console_shows_how_a_person_is_provisioned_escaped(scim, session, cl
     assert "<b>ada</b>" not in page
     other = client.get(f"/admin/people/{admin.id}").get_data(as_text=True)
     assert "not provisioned by SCIM" in other
+
+
+def test_reading_keeps_cached_pages_and_a_change_people_see_retires_them(scim, session):
+    from kudos import cache
+
+    def token() -> str:
+        session.expire_all()
+        return session.scalar(select(cache.CacheGeneration.token))
+
+    resource = created(scim, "ada@acme.example.com", displayName="Ada")
+    # The next request writes the token's last use: not something pages show.
+    session.execute(ScimToken.__table__.update().values(last_used_at=None))
+    session.commit()
+    before = token()
+    assert scim.get(f"/Users/{resource['id']}").status_code == 200
+    assert scim.get("/Users").status_code == 200
+    assert token() == before
+    scim.patch(
+        f"/Users/{resource['id']}", {"op": "replace", "path": "displayName", "value": "Ada K"}
+    )
+    assert token() != before
