@@ -126,6 +126,9 @@ ENTRY_OVERHEAD = 400
 FRESHNESS = "kudos_cache_freshness"  # in flask.g
 # In session.info: the transaction that put a new token in the row.
 RENEWED = "kudos_cache_renewed"
+# In session.info: renew at commit (``renew_at_commit``), and a renewal due.
+RENEW_AT_COMMIT = "kudos_cache_renew_at_commit"
+RENEWAL_PENDING = "kudos_cache_renewal_pending"
 # In session.info: the transaction has inserted kudos that are not committed
 # yet. SQLite hands a rolled-back kudos id out again, so nothing computed in
 # it may be kept under that id.
@@ -158,8 +161,32 @@ def data_changed(session: Session | scoped_session[Session]) -> None:
     back."""
     if isinstance(session, scoped_session):
         session = session()  # the command line's ``db.session``
+    if session.info.get(RENEW_AT_COMMIT):
+        session.info[RENEWAL_PENDING] = True
+        return
     if RENEWED in session.info:
         return  # this transaction, or one it is part of, has a new token already
+    _renew(session)
+
+
+def renew_at_commit(session: Session | scoped_session[Session]) -> None:
+    """For a request that keeps nothing in the cache and mostly writes (SCIM
+    provisioning): take the new token as its transaction commits, not at its
+    first change. On PostgreSQL the token's row is then locked for the
+    commit only, and a stream of such requests don't queue behind each
+    other's whole request. Pages keep nothing computed inside it."""
+    if isinstance(session, scoped_session):
+        session = session()
+    session.info[RENEW_AT_COMMIT] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _renew_pending(session: Session) -> None:
+    if session.info.pop(RENEWAL_PENDING, None):
+        _renew(session)
+
+
+def _renew(session: Session) -> None:
     generation = CacheGeneration.__table__
     session.connection().execute(update(generation).values(token=new_token()))
     session.info[RENEWED] = session.get_nested_transaction() or session.get_transaction()
@@ -176,6 +203,8 @@ def _read_again() -> None:
 def _forget_renewal(session: Session, transaction: SessionTransaction) -> None:
     if session.info.get(RENEWED) is transaction:
         del session.info[RENEWED]
+    if transaction.parent is None:
+        session.info.pop(RENEWAL_PENDING, None)  # rolled back: nothing to retire
     if session.info.get(NEW_KUDOS) is transaction:
         del session.info[NEW_KUDOS]
 

@@ -596,3 +596,18 @@ def test_reading_keeps_cached_pages_and_a_change_people_see_retires_them(scim, s
         f"/Users/{resource['id']}", {"op": "replace", "path": "displayName", "value": "Ada K"}
     )
     assert token() != before
+
+
+def test_a_patch_of_the_whole_enterprise_extension(scim, session):
+    boss = created(scim, "boss@acme.example.com")
+    ada = created(scim, "ada@acme.example.com", **enterprise(department="Ops"))
+    value = {"department": "Maths", "manager": {"value": boss["id"]}}
+    answer = scim.patch(
+        f"/Users/{ada['id']}", {"op": "replace", "path": ENTERPRISE, "value": value}
+    )
+    assert answer.status_code == 200
+    person = person_of(session, ada)
+    assert (person.department.name, person.manager_id) == ("Maths", person_of(session, boss).id)
+    scim.patch(f"/Users/{ada['id']}", {"op": "remove", "path": ENTERPRISE})
+    person = person_of(session, ada)
+    assert (person.department, person.manager_id) == (None, None)

@@ -439,30 +439,32 @@ def team_name(display_name: str | None) -> str:
     return name
 
 
-def members_by_id(session: Session, member_ids: Iterable[str]) -> list[Person]:
-    """The people these SCIM ids are; an unknown one is refused by name."""
-    wanted = set(member_ids)
-    ids = sorted(wanted)
-    found = {
-        person.scim_id: person
-        for start in range(0, len(ids), 500)
-        for person in session.scalars(
-            select(Person).where(Person.scim_id.in_(ids[start : start + 500]))
+def members_by_id(session: Session, member_ids: Iterable[str]) -> set[int]:
+    """The people these SCIM ids are (their ids); an unknown one is refused
+    by name."""
+    wanted = sorted(set(member_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        found.update(
+            session.execute(
+                select(Person.scim_id, Person.id).where(
+                    Person.scim_id.in_(wanted[start : start + 500])
+                )
+            ).all()
         )
-    }
-    unknown = sorted(wanted - set(found))
+    unknown = [scim_id for scim_id in wanted if scim_id not in found]
     if unknown:
         raise InvalidValueException(
             detail="members must be users of this service; unknown: " + ", ".join(unknown[:10])
         )
-    return list(found.values())
+    return set(found.values())
 
 
 def create_group(
     session: Session,
     display_name: str | None,
     external_id: str | None,
-    members: list[Person],
+    members: set[int],
     *,
     now: datetime,
 ) -> Team:
@@ -495,7 +497,7 @@ def update_group(
     team: Team,
     display_name: str | None,
     external_id: str | None,
-    members: list[Person],
+    members: set[int],
     *,
     now: datetime,
 ) -> Team:
@@ -528,10 +530,9 @@ def update_group(
     return team
 
 
-def _set_members(session: Session, team: Team, members: list[Person]) -> dict[str, int]:
+def _set_members(session: Session, team: Team, wanted: set[int]) -> dict[str, int]:
     """Make ``members`` the team's provisioned people: newcomers move in
     (leaving their old team: a person is in one), the others leave it."""
-    wanted = {person.id for person in members}
     current = set(
         session.scalars(
             select(Person.id).where(Person.team_id == team.id, Person.scim_id.is_not(None))
@@ -551,7 +552,7 @@ def _set_members(session: Session, team: Team, members: list[Person]) -> dict[st
 def delete_group(session: Session, team: Team, *, now: datetime) -> None:
     """DELETE: the team's members leave it and it leaves SCIM; the team
     itself stays, with its old kudos. Flushes."""
-    _set_members(session, team, [])
+    _set_members(session, team, set())
     link = session.get(ScimGroup, team.id)
     if link is not None:
         session.delete(link)

@@ -77,13 +77,15 @@ class DirectoryStorage(ScimStorage):
         return self.group(self._team(resource_id))
 
     def _person(self, resource_id: str) -> Person:
-        person = self.session.scalar(select(Person).where(Person.scim_id == resource_id))
+        person = self.session.scalar(
+            _for_writing(select(Person).where(Person.scim_id == resource_id))
+        )
         if person is None:
             raise NotFoundException(detail=f"No user has the id {resource_id}")
         return person
 
     def _team(self, resource_id: str) -> Team:
-        team = self.session.scalar(select(Team).where(Team.scim_id == resource_id))
+        team = self.session.scalar(_for_writing(select(Team).where(Team.scim_id == resource_id)))
         if team is None:
             raise NotFoundException(detail=f"No group has the id {resource_id}")
         return team
@@ -99,9 +101,8 @@ class DirectoryStorage(ScimStorage):
         Groups, for a search at the root) and then by creation."""
         at_root = len(resource_types) > 1
         queries = [
-            (resource_type.name, stmt)
+            (resource_type.name, self._query(resource_type, search_request, at_root=at_root))
             for resource_type in resource_types
-            if (stmt := self._query(resource_type, search_request, at_root=at_root)) is not None
         ]
         totals = [
             self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
@@ -127,10 +128,9 @@ class DirectoryStorage(ScimStorage):
 
     def _query(
         self, resource_type: ResourceType, search_request: SearchRequest[Any], *, at_root: bool
-    ) -> Select[Any] | None:
-        """The resources of one type a search matches; None when its filter
-        names an attribute this type lacks, at the root (RFC 7644 §3.4.2.1:
-        false for that type)."""
+    ) -> Select[Any]:
+        """The resources of one type a search matches (at the root, an
+        attribute this type lacks has no value on it: RFC 7644 §3.4.2.1)."""
         is_user = resource_type.name == "User"
         stmt = (
             select(Person)
@@ -146,12 +146,8 @@ class DirectoryStorage(ScimStorage):
         try:
             scim_filter = ScimFilter[self.models[resource_type.name]](str(search_request.filter))
             attributes = USER_ATTRIBUTES if is_user else GROUP_ATTRIBUTES
-            return stmt.where(SqlFilter(scim_filter, attributes).condition())
-        except InvalidFilterException:
-            if at_root:
-                return None
-            raise
-        except (ValueError, TypeError) as exc:
+            return stmt.where(SqlFilter(scim_filter, attributes, at_root=at_root).condition())
+        except (ValueError, TypeError, OverflowError) as exc:
             raise InvalidFilterException(detail=str(exc)) from None
 
     def user(self, person: Person) -> Resource[Any]:
@@ -292,6 +288,15 @@ class DirectoryStorage(ScimStorage):
             provisioning.delete_group(self.session, self._team(resource_id), now=now)
 
 
+def _for_writing(stmt: Select[Any]) -> Select[Any]:
+    """A PUT, PATCH or DELETE reads its resource locked (PostgreSQL), so two
+    changes to one group wait for each other: each applies its operations
+    to the members the other committed, and none is lost."""
+    if request.method in ("PUT", "PATCH", "DELETE"):
+        return stmt.with_for_update(of=stmt.column_descriptions[0]["entity"])
+    return stmt
+
+
 def _written(person: Person, before: UserFields, after: UserFields) -> set[str]:
     """The fields a write makes SCIM's: those a PATCH named (set or
     removed); for a PUT, those it gives a value, and those it leaves out
@@ -323,7 +328,10 @@ def patched_fields(operations: list[Any]) -> set[str]:
                     names.update(f"{ENTERPRISE}:{sub}" for sub in value)
                 else:
                     names.add(key)
-    return {field for name in names if (field := _field_of(name))}
+    fields = {field for name in names if (field := _field_of(name))}
+    if any(name.lower() == ENTERPRISE.lower() for name in names):
+        fields |= {"department", "manager"}  # the whole extension
+    return fields
 
 
 def _field_of(attribute: str) -> str | None:

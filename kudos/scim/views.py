@@ -14,17 +14,20 @@ import functools
 import json
 import re
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Union
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from scim2_models import (
     Context,
     Error,
+    ListResponse,
     PatchOp,
+    Path,
     Resource,
     ResourceType,
     ResponseParameters,
     SCIMException,
+    SearchRequest,
     UniquenessException,
 )
 from scim2_server.handler import ScimHandler
@@ -34,7 +37,7 @@ from scim2_server.service import ScimService
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from kudos import ratelimit
+from kudos import cache, ratelimit
 from kudos.db import utcnow
 from kudos.extensions import csrf, db
 from kudos.scim import tokens
@@ -145,7 +148,28 @@ def _handler() -> ScimHandler:
         resource_type.name: service.get_model(resource_type)
         for resource_type in service.provider.resource_types
     }
+    _KEPT.extend(_request_models(list(models.values())))
     return ScimHandler(service, DirectoryStorage(lambda: db.session, models))
+
+
+# pydantic holds parametrized models (``PatchOp[User]``…) only weakly: after
+# a garbage collection scim2-server would build them again, ~60 ms at the
+# next request. Held here, they are built once.
+_KEPT: list[type] = []
+
+
+def _request_models(models: list[type[Resource[Any]]]) -> list[type]:
+    every = Union[tuple(models)]  # noqa: UP007 - the union scim2-server makes for the root
+    kept: list[type] = [SearchRequest[every], ListResponse[every]]
+    for model in models:
+        kept += [
+            ResponseParameters[model],
+            SearchRequest[model],
+            ListResponse[model],
+            PatchOp[model],
+            Path[model],
+        ]
+    return kept
 
 
 def _response(scim_response: ScimResponse) -> Response:
@@ -164,6 +188,7 @@ def error(status: int, detail: str, scim_type: str | None = None) -> Response:
 @bp.before_request
 def authenticate() -> Response | None:
     """Only a live provisioning token opens ``/scim/v2``."""
+    cache.renew_at_commit(db.session)
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
     token = (
@@ -178,7 +203,7 @@ def authenticate() -> Response | None:
     return None
 
 
-@bp.route("/", defaults={"path": ""}, methods=METHODS)
+@bp.route("/", defaults={"path": ""}, methods=METHODS, strict_slashes=False)
 @bp.route("/<path:path>", methods=METHODS)
 @ratelimit.provisioning
 def endpoint(path: str) -> Response:
