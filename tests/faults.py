@@ -335,6 +335,7 @@ class SendFigures:
     request_p50: float
     request_p99: float
     tracebacks: int
+    first_traceback: str = ""
 
     def lines(self) -> list[str]:
         recover = ", ".join(
@@ -351,7 +352,7 @@ class SendFigures:
             f"acknowledged sends (with retries) p50 {self.ack_p50 * 1000:.0f} ms, "
             f"p99 {self.ack_p99 * 1000:.0f} ms; one 2xx request p50 "
             f"{self.request_p50 * 1000:.0f} ms, p99 {self.request_p99 * 1000:.0f} ms",
-        ]
+        ] + ([f"first traceback logged:\n{self.first_traceback}"] if self.first_traceback else [])
 
 
 def check_sends(url: str, run: SendRun, clients: list[Client], values: list[str]) -> SendFigures:
@@ -425,7 +426,23 @@ def check_sends(url: str, run: SendRun, clients: list[Client], values: list[str]
         request_p50=statistics.median(request_seconds) if request_seconds else float("nan"),
         request_p99=percentile(request_seconds, 0.99),
         tracebacks=run.server_log.count("Traceback"),
+        first_traceback=first_traceback(run.server_log),
     )
+
+
+def first_traceback(log: str, lines: int = 12) -> str:
+    """The end of the first traceback in a server log (its indented frames
+    and the exception line): what an unexpected 500 in a fault run was."""
+    start = log.find("Traceback")
+    if start < 0:
+        return ""
+    header, *rest = log[start:].splitlines()
+    frames = []
+    for line in rest:
+        frames.append(line)
+        if not line.startswith(" "):
+            break  # the exception itself
+    return "\n".join([header, *frames[-lines:]])
 
 
 # --- Killing the outbox worker mid-batch ------------------------------------
