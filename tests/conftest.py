@@ -47,16 +47,24 @@ collect_ignore = (
 )
 
 
+ONE_ENGINE_MARKERS = ("looks", "one_engine")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Browser checks of how pages look (``@pytest.mark.looks``) run once, in
-    the SQLite run: what they check does not depend on the engine, and the
-    pages' answers on PostgreSQL are checked by the other tests there."""
+    """Browser checks of how pages look (``@pytest.mark.looks``), and checks
+    of what no engine changes (``@pytest.mark.one_engine``: the page cache's
+    memory bounds), run once, in the SQLite run; the pages' answers on
+    PostgreSQL are checked by the other tests there."""
     if engine_name() != "postgresql":
         return
-    looks = [item for item in items if item.get_closest_marker("looks")]
-    if looks:
-        config.hook.pytest_deselected(items=looks)
-        items[:] = [item for item in items if not item.get_closest_marker("looks")]
+
+    def once(item: pytest.Item) -> bool:
+        return any(item.get_closest_marker(name) for name in ONE_ENGINE_MARKERS)
+
+    deselected = [item for item in items if once(item)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not once(item)]
 
 
 def pytest_report_header() -> str:

@@ -39,6 +39,7 @@ def viewer(client, make):
     return ann
 
 
+@pytest.mark.one_engine  # the cache is in memory, whatever stores the data
 def test_ten_thousand_junk_addresses_leave_the_cache_and_memory_as_they_were(app, client, viewer):
     assert client.get("/leaderboard").status_code == 200
     store = page_cache(app)

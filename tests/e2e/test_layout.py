@@ -275,6 +275,7 @@ def chart_label_sizes(page: Page) -> list[float]:
 # The tests -------------------------------------------------------------------
 
 
+@pytest.mark.looks
 def test_no_page_scrolls_sideways_for_managers_admins_and_long_names(
     site: Site, busy_month: dict[str, Any]
 ):
