@@ -206,3 +206,10 @@ def test_an_issuer_needs_a_client_registration():
 def test_a_bad_base_url_is_reported(url):
     with pytest.raises(config.ConfigError, match="KUDOS_BASE_URL"):
         load(KUDOS_BASE_URL=url)
+
+
+def test_the_provisioning_rate_limit_is_a_rate():
+    assert load()["RATELIMIT_SCIM"] == "1200 per minute"
+    assert load(KUDOS_RATELIMIT_SCIM="20/second")["RATELIMIT_SCIM"] == "20/second"
+    with pytest.raises(config.ConfigError, match="KUDOS_RATELIMIT_SCIM must be a rate"):
+        load(KUDOS_RATELIMIT_SCIM="lots")
