@@ -387,7 +387,11 @@ def _resolve_waiting_reports(
         return
     session.flush()
     waiting = session.scalars(
-        select(ScimUser).where(ScimUser.manager_ref.in_(refs), ScimUser.person_id != person.id)
+        select(ScimUser).where(
+            ScimUser.manager_ref.is_not(None),  # the partial index's condition
+            ScimUser.manager_ref.in_(refs),
+            ScimUser.person_id != person.id,
+        )
     ).all()
     for report_link in waiting:
         report = report_link.person

@@ -75,7 +75,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("user_name_key", name=op.f("uq_scim_user_user_name_key")),
     )
     op.create_index(op.f("ix_scim_user_external_id"), "scim_user", ["external_id"])
-    op.create_index(op.f("ix_scim_user_manager_ref"), "scim_user", ["manager_ref"])
+    op.create_index(
+        "ix_scim_user_manager_ref",
+        "scim_user",
+        ["manager_ref"],
+        postgresql_where=sa.text("manager_ref IS NOT NULL"),
+        sqlite_where=sa.text("manager_ref IS NOT NULL"),
+    )
     op.create_table(
         "scim_group",
         sa.Column("team_id", sa.Integer(), nullable=False),
@@ -93,7 +99,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_scim_group_external_id"), table_name="scim_group")
     op.drop_table("scim_group")
-    op.drop_index(op.f("ix_scim_user_manager_ref"), table_name="scim_user")
+    op.drop_index("ix_scim_user_manager_ref", table_name="scim_user")
     op.drop_index(op.f("ix_scim_user_external_id"), table_name="scim_user")
     op.drop_table("scim_user")
     op.drop_table("scim_token")
