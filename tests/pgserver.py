@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -137,3 +138,28 @@ def postgres_server(*, durable: bool = False) -> Iterator[PostgresServer]:
             check=False,
         )
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def database_of_its_own(
+    server_url: str, prefix: str, settings: dict[str, str] | None = None
+) -> Iterator[str]:
+    """A new, empty database on the server ``server_url`` names (with these
+    ``ALTER DATABASE … SET`` settings), dropped afterwards whoever is still
+    connected: for tests whose data must be committed for real."""
+    from sqlalchemy import make_url, text
+
+    from kudos.db import make_engine
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        for setting, value in (settings or {}).items():
+            connection.execute(text(f"ALTER DATABASE \"{name}\" SET {setting} = '{value}'"))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -13,7 +13,6 @@ provisioning limit instead, so a run at that limit would pass as well.
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 
@@ -22,7 +21,7 @@ import limits
 import pytest
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
-from sqlalchemy import make_url, text
+from sqlalchemy import make_url
 from sqlalchemy.orm import Session
 
 import config
@@ -31,6 +30,7 @@ from kudos.db import make_engine, utcnow
 from kudos.people.models import Person
 from kudos.scim.tokens import create_token as create_scim_token
 from tests.faults import ROOT, gunicorn, migrate
+from tests.pgserver import database_of_its_own
 from tests.scim_client import MEDIA_TYPE
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -50,18 +50,9 @@ def own_database(database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
         migrate(own)
         yield own
         return
-    name = f"kudos_scim_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        own = url.set(database=name).render_as_string(hide_password=False)
+    with database_of_its_own(database_url, "kudos_scim") as own:
         migrate(own)
         yield own
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -4,43 +4,30 @@ database of this module's own: the identity providers send in parallel."""
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from alembic import command as alembic_command
 from flask import Flask
-from sqlalchemy import Engine, func, make_url, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from kudos import create_app
 from kudos.db import make_engine, utcnow
 from kudos.extensions import db
-from kudos.migrate import alembic_config
 from kudos.people.models import Person, Team
 from kudos.scim.tokens import create_token
 from tests.conftest import TEST_SECRET_KEY
+from tests.faults import migrate
+from tests.pgserver import database_of_its_own
 from tests.scim_client import GROUP, Scim, user
 
 
 @pytest.fixture(scope="module")
 def own_database(database_url: str) -> Iterator[str]:
-    name = f"kudos_scim_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = make_engine(url)
-        with engine.begin() as connection:
-            alembic_command.upgrade(alembic_config(connection=connection), "head")
-        engine.dispose()
+    with database_of_its_own(database_url, "kudos_scim") as url:
+        migrate(url)
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="module")

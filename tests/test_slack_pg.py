@@ -24,15 +24,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from alembic import command as alembic_command
 from flask import Flask
-from sqlalchemy import Engine, make_url, select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from kudos import create_app, timeutil
 from kudos.db import make_engine, utcnow
 from kudos.extensions import db
-from kudos.migrate import alembic_config
 from kudos.outbox.models import OutboxMessage
 from kudos.outbox.services import DeliveryReport
 from kudos.people.models import Person, Team
@@ -42,6 +40,8 @@ from kudos.recognition.services import hide_kudos, send_kudos, toggle_reaction
 from kudos.slack import delivery
 from kudos.slack.models import SlackLink, SlackPost
 from tests.conftest import TEST_SECRET_KEY
+from tests.faults import migrate
+from tests.pgserver import database_of_its_own
 from tests.slack_api import SlackApi
 from tests.slack_requests import CHANNEL, slack_settings
 
@@ -97,24 +97,10 @@ class SlowSlackApi(SlackApi):
 @pytest.fixture(scope="module")
 def own_database(database_url: str) -> Iterator[str]:
     """A database of this module's own on the test server, migrated."""
-    name = f"kudos_slack_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-        connection.execute(
-            text(f"ALTER DATABASE \"{name}\" SET deadlock_timeout = '{DEADLOCK_TIMEOUT}s'")
-        )
-    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = make_engine(url)
-        with engine.begin() as connection:
-            alembic_command.upgrade(alembic_config(connection=connection), "head")
-        engine.dispose()
+    settings = {"deadlock_timeout": f"{DEADLOCK_TIMEOUT}s"}
+    with database_of_its_own(database_url, "kudos_slack", settings) as url:
+        migrate(url)
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="module")
