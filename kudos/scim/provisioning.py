@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from kudos.audit.services import PROVISIONING, record
 from kudos.people import sources
-from kudos.people.groups import NAME_MAX, named_group
+from kudos.people.groups import NAME_MAX, GroupChangeRefused, named_group, rename_group
 from kudos.people.models import Department, Person, Team, new_scim_id, plausible_address
 from kudos.people.services import deactivate_people, reactivate_people
 from kudos.scim.models import IDENTIFIER_LENGTH, ScimGroup, ScimUser
@@ -507,8 +507,6 @@ def update_group(
 ) -> Team:
     """Rename a team and set its members: people added move into it, people
     left out leave it (for no team). Flushes."""
-    from kudos.people.groups import GroupChangeRefused, rename_group
-
     link = session.get(ScimGroup, team.id)
     if link is None:
         link = ScimGroup(team_id=team.id, created_at=now)
