@@ -611,3 +611,28 @@ def test_a_patch_of_the_whole_enterprise_extension(scim, session):
     scim.patch(f"/Users/{ada['id']}", {"op": "remove", "path": ENTERPRISE})
     person = person_of(session, ada)
     assert (person.department, person.manager_id) == (None, None)
+
+
+def test_releasing_hands_scims_fields_back_once_provisioning_stops(scim, session, runner):
+    from kudos.people.directory import import_directory
+
+    resource = created(scim, "ada@acme.example.com", title="Analyst")
+    refused = runner.invoke(args=["scim", "token", "release"])  # not a command
+    assert refused.exit_code != 0
+    live = runner.invoke(args=["scim", "release"])
+    assert live.exit_code != 0
+    assert "Okta" in live.output
+    assert sources.owned_by_scim(person_of(session, resource), "title")
+
+    token = session.scalars(select(ScimToken)).one()
+    revoke_token(session, token.id, now=utcnow())
+    session.commit()
+    released = runner.invoke(args=["scim", "release"])
+    assert released.exit_code == 0, released.output
+    assert "2 fields of 1 people" in released.output  # title and active (name was derived)
+    ada = person_of(session, resource)
+    assert sources.source_of(ada, "title") == "scim_released"
+    csv = b"email,name,title,department,team,manager_email\nada@acme.example.com,Ada,Lead,,,\n"
+    import_directory(session, csv)
+    session.commit()
+    assert person_of(session, resource).title == "Lead"

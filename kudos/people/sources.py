@@ -20,11 +20,14 @@ from collections.abc import Iterable, Mapping
 from kudos.people.models import Person
 
 IMPORT, SIGN_IN, ADMIN, SCIM = "import", "sso", "admin", "scim"
+# Set by SCIM, which no longer owns it (``kudos scim release``).
+SCIM_RELEASED = "scim_released"
 SOURCE_NAMES = {
     IMPORT: "directory import",
     SIGN_IN: "sign-in (identity provider)",
     ADMIN: "changed by an admin",
     SCIM: "SCIM provisioning (identity provider)",
+    SCIM_RELEASED: "SCIM provisioning, since handed back",
 }
 # The profile fields the sources share (the CSV's columns but the e-mail).
 FIELDS = ("name", "title", "department", "team", "manager")

@@ -76,3 +76,32 @@ def token_revoke(token_id: int) -> None:
         raise click.ClickException(f"No provisioning token has the id {token_id}.")
     db.session.commit()
     click.echo(f"Provisioning token {token.id} ({token.name}) is revoked.")
+
+
+@scim_cli.command("release")
+@click.option("--force", is_flag=True, help="Release even while a provisioning token is live.")
+@needs_database()
+def release(force: bool) -> None:
+    """Hand the fields SCIM set back to the import, sign-in and the console
+    (after you stop provisioning)."""
+    from kudos.scim.provisioning import release_fields
+    from kudos.scim.tokens import all_tokens
+
+    now = utcnow()
+    live = [
+        token
+        for token in all_tokens(db.session)
+        if token.revoked_at is None and (token.expires_at is None or token.expires_at > now)
+    ]
+    if live and not force:
+        raise click.ClickException(
+            f"{len(live)} provisioning token(s) still live ({', '.join(t.name for t in live)}): "
+            "the provider would take the fields back at its next push. Revoke them first "
+            "(kudos scim token revoke ID), or pass --force."
+        )
+    people, fields = release_fields(db.session)
+    db.session.commit()
+    click.echo(
+        f"{fields} fields of {people} people handed back: the next import, sign-in or "
+        "admin change may set them."
+    )

@@ -568,3 +568,25 @@ def delete_group(session: Session, team: Team, *, now: datetime) -> None:
     )
     team.scim_id = None
     session.flush()
+
+
+def release_fields(session: Session) -> tuple[int, int]:
+    """Hand every field SCIM owns back to the other sources (the company
+    stopped provisioning): each stays as it is, recorded as set by SCIM
+    before, and the next import, sign-in or admin change may set it again.
+    Returns (people, fields). Flushes."""
+    changes = []
+    fields = 0
+    for person_id, recorded_sources in session.execute(select(Person.id, Person.profile_sources)):
+        owned = [
+            name for name, source in (recorded_sources or {}).items() if source == sources.SCIM
+        ]
+        if owned:
+            fields += len(owned)
+            released = {**recorded_sources, **dict.fromkeys(owned, sources.SCIM_RELEASED)}
+            changes.append({"id": person_id, "profile_sources": released})
+    for start in range(0, len(changes), 500):
+        session.execute(update(Person), changes[start : start + 500])
+    record(session, None, "scim.released", details={"people": len(changes), "fields": fields})
+    session.flush()
+    return len(changes), fields
