@@ -12,8 +12,6 @@ by ``userName`` (their e-mail) instead of creating them twice.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -58,10 +56,6 @@ class DirectoryStorage(ScimStorage):
     @property
     def session(self) -> Session:
         return self.session_factory()
-
-    @contextmanager
-    def operation(self) -> Iterator[None]:
-        yield
 
     # -- reading ---------------------------------------------------------
 
