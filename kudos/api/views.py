@@ -3,36 +3,53 @@
 Never by the session cookie: a cookie-authenticated JSON API would need CSRF
 protection; a bearer token cannot be sent by another site's page. Every
 endpoint calls the same services and visibility helper as the web pages.
+
+The requests and answers are the pydantic models of ``kudos.api.models``;
+flask-openapi3 collects them, with what each route declares here, into the
+OpenAPI document (``kudos.api.document``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Response, current_app, g, jsonify, request
+from flask_openapi3 import APIBlueprint
 from sqlalchemy import select
 
 from kudos import ratelimit
-from kudos.api import errors
+from kudos.api import document, errors
+from kudos.api.contract import invalid, operation_id, validated
 from kudos.api.errors import ApiError
-from kudos.api.openapi import openapi_document
-from kudos.api.schemas import (
-    Body,
-    kudos_json,
-    preferences_json,
-    user_json,
-    value_json,
+from kudos.api.models import (
+    Kudos,
+    KudosPage,
+    KudosPath,
+    KudosQuery,
+    Leaderboard,
+    LeaderboardEntry,
+    LeaderboardQuery,
+    ManagerSummary,
+    NewKudos,
+    PersonRef,
+    Preferences,
+    PreferencesUpdate,
+    SendHeaders,
+    SummaryQuery,
+    Users,
+    UsersQuery,
+    Values,
+    dump,
 )
 from kudos.auth.tokens import TokenExpired, authenticate, hash_token, last_use_pending
 from kudos.db import utcnow, valid_ids
 from kudos.extensions import csrf, db
-from kudos.leaderboard.services import BOARDS, DEFAULT_LIMIT, Entry, standings
-from kudos.leaderboard.views import parse_query
+from kudos.leaderboard.services import Entry, standings
+from kudos.leaderboard.views import parse_query as parse_leaderboard_query
 from kudos.people.models import Person, Team, normalize_email
 from kudos.people.services import search_people
 from kudos.preferences.services import (
@@ -44,42 +61,18 @@ from kudos.preferences.services import (
 )
 from kudos.recognition import feed
 from kudos.recognition.models import Value
-from kudos.recognition.services import (
-    CONTROL_CHARACTERS,
-    KudosRejected,
-    check_kudos,
-    known_values,
-    send_kudos,
-)
+from kudos.recognition.services import KudosRejected, check_kudos, known_values, send_kudos
 from kudos.recognition.visibility import can_see
 from kudos.summary import views as summary_views
-from kudos.summary.export import summary_json
-from kudos.summary.services import (
-    SummaryForbidden,
-    SummaryNotFound,
-    summary_subject,
-)
+from kudos.summary.services import SummaryForbidden, SummaryNotFound, summary_subject
 from kudos.timeutil import Month, not_started
 from kudos.urls import external_url
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = APIBlueprint("api", __name__, url_prefix="/api/v1", operation_id_callback=operation_id)
 csrf.exempt(bp)
 errors.init_blueprint(bp)
 
 View = TypeVar("View", bound=Callable[..., Any])
-MAX_LIMIT = 100
-
-
-@bp.before_request
-def refuse_nul_characters() -> None:
-    """No text field may hold a NUL character (PostgreSQL cannot store one)."""
-    bad = {
-        name: "Must not contain NUL characters."
-        for name, value in request.args.items(multi=True)
-        if "\x00" in value
-    }
-    if bad:
-        raise ApiError(422, "invalid", "Some parameters are not valid.", bad)
 
 
 def token_required(view: View) -> View:
@@ -123,77 +116,40 @@ def viewer() -> Person:
     return g.api_person
 
 
-def json_body() -> dict[str, Any]:
-    if not request.is_json:
-        raise ApiError(
-            415, "unsupported_media_type", "Send JSON with Content-Type: application/json."
-        )
-    raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: 413
-    try:
-        data = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "The body is not valid JSON.") from None
-    except RecursionError:  # thousands of nested brackets fit in 1 MiB
-        raise ApiError(400, "invalid_json", "The body is nested too deeply.") from None
-    if not isinstance(data, dict):
-        raise ApiError(422, "invalid", "The body must be a JSON object.")
-    return data
-
-
-@bp.get("/openapi.json")
+@bp.get("/openapi.json", doc_ui=False)
 def openapi() -> Response:
-    return jsonify(openapi_document())
+    return jsonify(document.openapi_document())
 
 
 # Kudos -------------------------------------------------------------------------
 
 
-@bp.get("/kudos")
-@token_required
-def list_kudos() -> Response:
+def _feed_filters(fields: dict[str, Any]) -> tuple[list[Any], feed.Cursor | None, dict[str, str]]:
+    """The feed's conditions and cursor from well-formed parameters; a message
+    per one that names nothing (an unknown slug, a forged cursor)."""
     problems: dict[str, str] = {}
     conditions = []
-    limit_text = request.args.get("limit", str(feed.PAGE_SIZE))
-    limit = int(limit_text) if limit_text.isdigit() else 0
-    if not 1 <= limit <= MAX_LIMIT:
-        problems["limit"] = f"Must be a whole number from 1 to {MAX_LIMIT}."
-    if team_slug := request.args.get("team"):
+    if team_slug := fields.get("team"):
         team_id = db.session.scalar(select(Team.id).where(Team.slug == team_slug))
         if team_id is None:
             problems["team"] = f"No team with the slug {team_slug!r}."
         else:
             conditions.append(feed.for_team(team_id))
-    if value_slug := request.args.get("value"):
+    if value_slug := fields.get("value"):
         value_id = db.session.scalar(select(Value.id).where(Value.slug == value_slug))
         if value_id is None:
             problems["value"] = f"No value with the slug {value_slug!r}."
         else:
             conditions.append(feed.with_value(value_id))
-    direction = request.args.get("direction", "received")
-    if direction not in ("received", "given"):
-        problems["direction"] = "Must be received or given."
-    if (person := request.args.get("person")) is not None:
-        if not person.isdigit() or not valid_ids([int(person)]):
-            problems["person"] = "Must be a person's id."
-        elif direction == "given":
-            conditions.append(feed.given_by(int(person)))
-        else:
-            conditions.append(feed.received_by(int(person)))
+    if (person := fields.get("person")) is not None:
+        given = fields.get("direction") == "given"
+        conditions.append(feed.given_by(person) if given else feed.received_by(person))
     before = None
-    if (cursor := request.args.get("before")) is not None:
+    if (cursor := fields.get("before")) is not None:
         before = _cursor(cursor)
         if before is None:
             problems["before"] = "Not a cursor from a previous page's next."
-    if problems:
-        raise ApiError(422, "invalid", "Some parameters are not valid.", problems)
-    where = None
-    for condition in conditions:
-        where = condition if where is None else (where & condition)
-    page = feed.feed_page(db.session, viewer(), where=where, before=before, size=limit)
-    return jsonify(
-        items=[kudos_json(kudos) for kudos in page.items],
-        next=page.older.encode() if page.older else None,
-    )
+    return conditions, before, problems
 
 
 def _cursor(text: str) -> feed.Cursor | None:
@@ -206,18 +162,20 @@ def _cursor(text: str) -> feed.Cursor | None:
     return cursor if valid_ids([cursor.kudos_id]) else None
 
 
-def _idempotency_key() -> str | None:
-    """The header as sent; control characters (NUL above all) cannot be stored
-    alike on both engines, so they are refused before the service sees them."""
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and CONTROL_CHARACTERS.search(key):
-        raise ApiError(
-            400,
-            "invalid",
-            "The Idempotency-Key header is not valid.",
-            {"idempotency_key": "Must not contain control characters."},
-        )
-    return key
+@bp.get("/kudos", responses=document.responses("list_kudos"), tags=[document.KUDOS_TAG])
+@token_required
+@validated(rules=lambda fields: _feed_filters(fields)[2])
+def list_kudos(query: KudosQuery) -> Response:
+    """Kudos the token's owner may see, newest first"""
+    conditions, before, problems = _feed_filters(query.model_dump())
+    if problems:
+        raise invalid(problems, query=True)
+    where = None
+    for condition in conditions:
+        where = condition if where is None else (where & condition)
+    page = feed.feed_page(db.session, viewer(), where=where, before=before, size=query.limit)
+    answer = KudosPage(items=page.items, next=page.older.encode() if page.older else None)
+    return jsonify(dump(answer))
 
 
 def _recipient_ids(items: list[int | str]) -> tuple[list[int], list[str]]:
@@ -238,43 +196,55 @@ def _recipient_ids(items: list[int | str]) -> tuple[list[int], list[str]]:
     return ids, [email for email in emails if email not in found]
 
 
-@bp.post("/kudos")
+def _kudos_problems(fields: dict[str, Any]) -> dict[str, str]:
+    """Every rule the well-formed fields break: unknown people and values,
+    then the service's own rules (sending would stop at the first ones)."""
+    problems: dict[str, str] = {}
+    recipient_ids, unknown_people = _recipient_ids(fields.get("recipients", []))
+    values = {value.slug: value.id for value in known_values(db.session).values()}
+    value_slugs = fields.get("values", [])
+    if unknown_people:
+        problems["recipients"] = "Not in the directory: " + ", ".join(unknown_people)
+    if unknown_values := [slug for slug in value_slugs if slug not in values]:
+        problems["values"] = "Unknown values: " + ", ".join(unknown_values)
+    try:
+        check_kudos(
+            db.session,
+            viewer(),
+            recipient_ids,
+            [values.get(slug, -1) for slug in value_slugs],
+            fields.get("message", ""),
+            fields.get("visibility") or "public",
+        )
+    except KudosRejected as rejected:
+        for name, message in rejected.fields.items():
+            if name != "__all__":
+                problems.setdefault(name, message)
+    return {name: text for name, text in problems.items() if name in fields}
+
+
+@bp.post("/kudos", responses=document.responses("create_kudos"), tags=[document.KUDOS_TAG])
 @token_required
 @ratelimit.sending
-def create_kudos() -> tuple[Response, int]:
-    body = Body(json_body()).allow("recipients", "values", "message", "visibility")
-    recipients = body.list_of("recipients", (int, str))
-    value_slugs = body.list_of("values", (str,))
-    message = body.string("message")
-    visibility = body.string("visibility", required=False, default="public")
-    recipient_ids, unknown_people = _recipient_ids(recipients)
+@validated(rules=_kudos_problems)
+def create_kudos(body: NewKudos, header: SendHeaders) -> tuple[Response, int]:
+    """Send kudos"""
+    recipient_ids, unknown_people = _recipient_ids(body.recipients)
     values = {value.slug: value.id for value in known_values(db.session).values()}
-    value_ids = [values.get(slug, -1) for slug in value_slugs]
-    if unknown_people:
-        body.problem("recipients", "Not in the directory: " + ", ".join(unknown_people))
-    if unknown_values := [slug for slug in value_slugs if slug not in values]:
-        body.problem("values", "Unknown values: " + ", ".join(unknown_values))
-    if body.problems:
-        # The service's rules for the other fields too, so that one answer
-        # lists every problem (sending would stop at the first ones).
-        try:
-            check_kudos(db.session, viewer(), recipient_ids, value_ids, message, visibility)
-        except KudosRejected as rejected:
-            body.add_rule_problems(rejected.fields)
-    body.check()
-    key = _idempotency_key()
+    if unknown_people or any(slug not in values for slug in body.values):
+        raise invalid(_kudos_problems(body.model_dump()))
     try:
         result = send_kudos(
             db.session,
             viewer(),
             recipient_ids,
-            value_ids,
-            message,
-            visibility,
+            [values[slug] for slug in body.values],
+            body.message,
+            body.visibility or "public",
             now=utcnow(),
             zone=ZoneInfo(current_app.config["TIMEZONE"]),
             daily_limit=current_app.config["DAILY_KUDOS_LIMIT"],
-            idempotency_key=key,
+            idempotency_key=header.idempotency_key,
         )
     except KudosRejected as rejected:
         db.session.rollback()
@@ -288,117 +258,120 @@ def create_kudos() -> tuple[Response, int]:
     if not result.created:
         db.session.commit()
         kudos = feed.kudos_with_details(db.session, result.kudos.id)
-        response = jsonify(kudos_json(kudos))
+        response = jsonify(dump(Kudos.model_validate(kudos)))
         response.headers["Idempotent-Replayed"] = "true"
         return response, 200
     # A new kudos: the send holds everything the answer shows, so it is
     # written out before the commit expires it, without reading it back.
-    answer = kudos_json(result.kudos)
+    answer = dump(Kudos.model_validate(result.kudos))
     db.session.commit()
     response = jsonify(answer)
     response.headers["Location"] = external_url("api.get_kudos", kudos_id=answer["id"])
     return response, 201
 
 
-@bp.get("/kudos/<id:kudos_id>")
+@bp.get(
+    "/kudos/<id:kudos_id>", responses=document.responses("get_kudos"), tags=[document.KUDOS_TAG]
+)
 @token_required
-def get_kudos(kudos_id: int) -> Response:
-    kudos = feed.kudos_with_details(db.session, kudos_id)
+@validated()
+def get_kudos(path: KudosPath) -> Response:
+    """One kudos"""
+    kudos = feed.kudos_with_details(db.session, path.kudos_id)
     if kudos is None or not can_see(viewer(), kudos):
         raise ApiError(404, "not_found", "No such kudos, or you may not see it.")
-    return jsonify(kudos_json(kudos))
+    return jsonify(dump(Kudos.model_validate(kudos)))
 
 
 # Values and people -------------------------------------------------------------
 
 
-@bp.get("/values")
+@bp.get("/values", responses=document.responses("list_values"), tags=[document.DIRECTORY_TAG])
 @token_required
 def list_values() -> Response:
+    """The company's active values"""
     values = db.session.scalars(select(Value).where(Value.active).order_by(Value.position))
-    return jsonify(items=[value_json(value) for value in values])
+    return jsonify(dump(Values(items=list(values))))
 
 
-@bp.get("/users")
+@bp.get("/users", responses=document.responses("list_users"), tags=[document.DIRECTORY_TAG])
 @token_required
-def list_users() -> Response:
-    limit_text = request.args.get("limit", "10")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 20:
-        raise ApiError(
-            422,
-            "invalid",
-            "Some parameters are not valid.",
-            {"limit": "Must be a whole number from 1 to 20."},
-        )
-    people = search_people(db.session, request.args.get("q", "")[:100], limit=int(limit_text))
-    return jsonify(items=[user_json(person) for person in people])
+@validated()
+def list_users(query: UsersQuery) -> Response:
+    """Find active people by name or e-mail"""
+    people = search_people(db.session, query.q[:100], limit=query.limit)
+    return jsonify(dump(Users(items=people)))
 
 
 # My preferences ----------------------------------------------------------------
 
 
-@bp.get("/me/preferences")
+@bp.get(
+    "/me/preferences",
+    responses=document.responses("get_preferences"),
+    tags=[document.PREFERENCES_TAG],
+)
 @token_required
 def get_preferences() -> Response:
-    return jsonify(preferences_json(viewer().preference))
+    """How the token's owner likes to be recognised"""
+    return jsonify(dump(Preferences.of(viewer().preference)))
 
 
-@bp.put("/me/preferences")
-@token_required
-def put_preferences() -> Response:
-    body = Body(json_body()).allow(
-        "audience",
-        "style",
-        "email_opt_in",
-        "slack_opt_in",
-        "in_slack_channel",
-        "on_leaderboards",
-        "favourite_values",
-        "best_way_to_thank",
-        read_only=("onboarded",),
-    )
-    audience = body.string("audience")
-    style = body.string("style")
-    email_opt_in = body.boolean("email_opt_in")
-    # Optional: a client that does not send them keeps the stored answers.
-    kept = stored_slack_choices(viewer().preference)
-    slack_opt_in = body.boolean("slack_opt_in", required=False, default=kept["slack_opt_in"])
-    in_slack_channel = body.boolean(
-        "in_slack_channel", required=False, default=kept["in_slack_channel"]
-    )
-    on_leaderboards = body.boolean("on_leaderboards")
-    favourites = body.list_of("favourite_values", (str,), required=False, max_items=10)
-    best_way = body.string("best_way_to_thank", required=False, default=None)
+def _choices(fields: dict[str, Any]) -> tuple[PreferenceChoices, list[str]]:
+    """The choices in the service's terms, and the favourite slugs that name no value."""
+    favourites = fields.get("favourite_values") or []
     ids = dict(
         db.session.execute(select(Value.slug, Value.id).where(Value.slug.in_(favourites))).all()
     )
-    if unknown := [slug for slug in favourites if slug not in ids]:
-        body.problem("favourite_values", "Unknown values: " + ", ".join(unknown))
-    favourite_ids = [ids.get(slug, -1) for slug in favourites]
+    # Optional: a client that does not send them keeps the stored answers.
+    kept = stored_slack_choices(viewer().preference)
+    slack = {
+        name: kept[name] if fields.get(name) is None else fields[name]
+        for name in ("slack_opt_in", "in_slack_channel")
+    }
     choices = PreferenceChoices(
-        audience,
-        style,
-        email_opt_in,
-        on_leaderboards,
-        favourite_ids,
-        best_way,
-        slack_opt_in=slack_opt_in,
-        in_slack_channel=in_slack_channel,
+        fields.get("audience", "public"),
+        fields.get("style", "low_key"),
+        fields.get("email_opt_in", False),
+        fields.get("on_leaderboards", True),
+        [ids.get(slug, -1) for slug in favourites],
+        fields.get("best_way_to_thank"),
+        **slack,
     )
-    if body.problems:
-        # The service's rules for the other fields too: one answer, every problem.
-        try:
-            check_preferences(db.session, choices)
-        except PreferencesRejected as rejected:
-            body.add_rule_problems(rejected.fields)
-    body.check()
+    return choices, [slug for slug in favourites if slug not in ids]
+
+
+def _preference_problems(fields: dict[str, Any]) -> dict[str, str]:
+    choices, unknown = _choices(fields)
+    problems = {"favourite_values": "Unknown values: " + ", ".join(unknown)} if unknown else {}
+    try:
+        check_preferences(db.session, choices)
+    except PreferencesRejected as rejected:
+        for name, message in rejected.fields.items():
+            problems.setdefault(name, message)
+    return {name: text for name, text in problems.items() if name in fields}
+
+
+@bp.put(
+    "/me/preferences",
+    responses=document.responses("put_preferences"),
+    tags=[document.PREFERENCES_TAG],
+)
+@token_required
+@validated(rules=_preference_problems)
+def put_preferences(body: PreferencesUpdate) -> Response:
+    """Change how the token's owner likes to be recognised"""
+    fields = body.model_dump()
+    choices, unknown = _choices(fields)
+    if unknown:
+        raise invalid(_preference_problems(fields))
     try:
         save_preferences(db.session, viewer(), choices, now=utcnow())
     except PreferencesRejected as rejected:
         db.session.rollback()
-        raise ApiError(422, "invalid", "Some fields are not valid.", rejected.fields) from None
+        raise invalid(rejected.fields) from None
     db.session.commit()
-    return jsonify(preferences_json(viewer().preference))
+    return jsonify(dump(Preferences.of(viewer().preference)))
 
 
 # Leaderboards ------------------------------------------------------------------
@@ -410,63 +383,77 @@ def refuse_unstarted_month(month: Month, now: datetime, zone: ZoneInfo) -> None:
         raise ApiError(422, "month_not_started", why, {"month": why})
 
 
-@bp.get("/leaderboard")
+def _board_query(fields: dict[str, Any]) -> tuple[Any, dict[str, str]]:
+    wanted = ("month", "value", "team", "department")
+    return parse_leaderboard_query({name: fields[name] for name in wanted if fields.get(name)})
+
+
+@bp.get("/leaderboard", responses=document.responses("leaderboard"), tags=[document.MONTHS_TAG])
 @token_required
-def leaderboard() -> Response:
-    query, problems = parse_query(request.args.to_dict())
-    board = request.args.get("board", "given")
-    if board not in BOARDS:
-        problems["board"] = "Must be given or received."
-    limit_text = request.args.get("limit", str(DEFAULT_LIMIT))
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
-        problems["limit"] = f"Must be a whole number from 1 to {MAX_LIMIT}."
-    if problems or query is None:
-        raise ApiError(422, "invalid", "Some parameters are not valid.", problems)
+@validated(rules=lambda fields: _board_query(fields)[1])
+def leaderboard(query: LeaderboardQuery) -> Response:
+    """A monthly leaderboard (recognitions given or received)"""
+    board_query, problems = _board_query(query.model_dump())
+    if board_query is None:
+        raise invalid(problems, query=True)
     now, zone = utcnow(), ZoneInfo(current_app.config["TIMEZONE"])
-    refuse_unstarted_month(query.month, now, zone)
+    refuse_unstarted_month(board_query.month, now, zone)
     result = standings(
         db.session,
-        board,
-        query.month,
-        filters=query.filters,
-        limit=int(limit_text),
+        query.board,
+        board_query.month,
+        filters=board_query.filters,
+        limit=query.limit,
         viewer_id=viewer().id,
     )
 
-    def entry(item: Entry) -> dict[str, object]:
-        return {
-            "rank": item.rank,
-            "person": {"id": item.person_id, "name": item.name},
-            "score": item.score,
-        }
+    def entry(item: Entry) -> LeaderboardEntry:
+        return LeaderboardEntry(
+            rank=item.rank, person=PersonRef(id=item.person_id, name=item.name), score=item.score
+        )
 
-    return jsonify(
-        month=str(query.month),
-        board=board,
-        month_to_date=query.month == Month.containing(now, zone),
+    answer = Leaderboard(
+        month=str(board_query.month),
+        board=query.board,
+        month_to_date=board_query.month == Month.containing(now, zone),
         entries=[entry(item) for item in result.entries],
         me=entry(result.viewer) if result.viewer else None,
     )
+    return jsonify(dump(answer))
 
 
 # Manager's summary -------------------------------------------------------------
 
 
-@bp.get("/manager/summary")
-@token_required
-def manager_summary() -> Response:
-    now = utcnow()
-    query, problems = summary_views.parse_query(request.args.to_dict(), strict=True, now=now)
-    if query is None:
-        raise ApiError(422, "invalid", "Some parameters are not valid.", problems)
+def _month_problems(fields: dict[str, Any]) -> dict[str, str]:
     try:
-        subject = summary_subject(db.session, viewer(), query.manager_id)
+        Month.parse(fields["month"]) if fields.get("month") else None
+    except ValueError as error:
+        return {"month": str(error)}
+    return {}
+
+
+@bp.get(
+    "/manager/summary", responses=document.responses("manager_summary"), tags=[document.MONTHS_TAG]
+)
+@token_required
+@validated(rules=_month_problems)
+def manager_summary(query: SummaryQuery) -> Response:
+    """A manager's monthly team summary (the manager and admins only)"""
+    now = utcnow()
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    if problems := _month_problems(query.model_dump()):
+        raise invalid(problems, query=True)
+    month = Month.parse(query.month) if query.month else Month.containing(now, zone)
+    try:
+        subject = summary_subject(db.session, viewer(), query.manager)
     except SummaryForbidden:
-        own = query.manager_id in (None, viewer().id)
+        own = query.manager in (None, viewer().id)
         message = summary_views.NOT_A_MANAGER if own else summary_views.NOT_YOURS
         raise ApiError(403, "forbidden", message) from None
     except SummaryNotFound:
         raise ApiError(404, "not_found", "No such manager.") from None
-    refuse_unstarted_month(query.month, now, ZoneInfo(current_app.config["TIMEZONE"]))
-    summary = summary_views.cached_summary(viewer(), subject, query, now=now)
-    return jsonify(summary_json(summary))
+    refuse_unstarted_month(month, now, zone)
+    wanted = summary_views.SummaryQuery(month, query.manager, query.indirect)
+    summary = summary_views.cached_summary(viewer(), subject, wanted, now=now)
+    return jsonify(dump(ManagerSummary.of(summary)))

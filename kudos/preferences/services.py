@@ -28,6 +28,8 @@ from kudos.recognition.models import VISIBILITIES, Value
 from kudos.recognition.services import refresh_visibility
 from kudos.refusals import Refused
 
+AUDIENCE_CHOICE = "Choose who should see praise for you: public, team or private."
+STYLE_CHOICE = "Choose a quiet pat on the back (low_key) or air horns (celebratory)."
 AUDIENCE_LABELS = {
     "public": "everyone",
     "team": "their team",
@@ -74,9 +76,9 @@ def check_preferences(
     per bad field. Reads only."""
     problems: dict[str, str] = {}
     if choices.audience not in VISIBILITIES:
-        problems["audience"] = "Choose who should see praise for you: public, team or private."
+        problems["audience"] = AUDIENCE_CHOICE
     if choices.style not in STYLES:
-        problems["style"] = "Choose a quiet pat on the back (low_key) or air horns (celebratory)."
+        problems["style"] = STYLE_CHOICE
     for name in ("email_opt_in", "slack_opt_in", "in_slack_channel", "on_leaderboards"):
         if not isinstance(getattr(choices, name), bool):
             problems[name] = "Answer yes or no."

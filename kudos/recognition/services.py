@@ -58,6 +58,7 @@ MAX_MESSAGE_LENGTH = 1000
 MAX_VALUES = 3
 MAX_HIDE_REASON_LENGTH = 500
 IDEMPOTENCY_KEY_MAX_LENGTH = 128
+VISIBILITY_CHOICE = "Choose who can see this kudos: public, team or private."
 DELETE_WINDOW = timedelta(minutes=15)
 # Sends are remembered this long for the daily limit: longer than any
 # organisation's day, even one lengthened by a clock change.
@@ -292,7 +293,7 @@ def check_kudos(
         problems["values"] = "One of the chosen values is no longer in use."
 
     if visibility not in VISIBILITIES:
-        problems["visibility"] = "Choose who can see this kudos: public, team or private."
+        problems["visibility"] = VISIBILITY_CHOICE
 
     if problems:
         raise KudosRejected(problems)
