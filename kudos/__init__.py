@@ -61,6 +61,7 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
     from kudos import health
     from kudos.admin import bp as admin_bp
+    from kudos.api.reference import bp as api_docs_bp
     from kudos.api.views import bp as api_bp
     from kudos.auth.token_views import bp as tokens_bp
     from kudos.auth.views import bp as auth_bp
@@ -83,6 +84,7 @@ def register_blueprints(app: Flask) -> None:
     preferences_views.init_app(app)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(api_docs_bp)
     scim_views.init_app(app)
     slack_app.init_app(app)
     if app.config.get("DEMO"):

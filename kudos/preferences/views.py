@@ -38,7 +38,15 @@ from kudos.recognition.models import Value
 bp = Blueprint("preferences", __name__)
 
 # Pages a person may reach before finishing onboarding.
-ONBOARDING_EXEMPT_BLUEPRINTS = {"preferences", "auth", "demo", "health", "api", "tokens"}
+ONBOARDING_EXEMPT_BLUEPRINTS = {
+    "preferences",
+    "auth",
+    "demo",
+    "health",
+    "api",
+    "api_docs",
+    "tokens",
+}
 
 
 def _favourite_ids() -> list[int]:
