@@ -168,18 +168,18 @@ def _item_kinds(model: type[BaseModel], name: str) -> str:
     return " or ".join(kinds) or "items"
 
 
-def _message(model: type[BaseModel], name: str, error: dict[str, Any]) -> str:  # noqa: PLR0911
+def _message(model: type[BaseModel], name: str, error: dict[str, Any]) -> str:
     kind, context = error["type"], error.get("ctx") or {}
+    if kind == "text":  # what no text may hold (a NUL), whatever the field
+        return error["msg"]
     field = model.model_fields.get(name)
     for item in field.metadata if field else ():
-        if isinstance(item, Say) and (said := item.message(kind)) and kind != "text":
+        if isinstance(item, Say) and (said := item.message(kind)):
             return said
     if kind == "missing":
         return "This field is required."
     if kind == "extra_forbidden":
         return "Unknown field."
-    if kind in ("text",):
-        return error["msg"]
     if kind.startswith("bool_"):
         return "Must be true or false."
     if kind.startswith("int_") or kind in ("greater_than_equal", "less_than_equal"):
@@ -228,7 +228,10 @@ def _valid_fields(model: type[BaseModel], data: dict[str, Any], bad: set[str]) -
     for key, value in data.items():
         name = _field_name(model, key)
         if name in model.model_fields and name not in bad:
-            model.__pydantic_validator__.validate_assignment(partial, name, value)
+            try:
+                model.__pydantic_validator__.validate_assignment(partial, name, value)
+            except ValidationError:  # fine alone, not beside the others: leave it out
+                continue
     return {name: getattr(partial, name) for name in partial.model_fields_set}
 
 
