@@ -434,8 +434,10 @@ def assert_keyboard_reaches_everything(page: Page, limit: int = 200) -> None:
         """() => {
         const selector = 'a[href], button, input:not([type=hidden]), select, textarea, '
             + 'details > summary, [tabindex="0"]';
+        // checkVisibility: not inside a closed <details> either, which
+        // Chromium hides with content-visibility (its boxes remain).
         const visible = el => el.getClientRects().length > 0
-            && getComputedStyle(el).visibility !== 'hidden';
+            && el.checkVisibility({visibilityProperty: true});
         document.querySelectorAll(selector).forEach((el, i) => el.dataset.kbd = i);
         return Array.from(document.querySelectorAll(selector))
             .filter(el => visible(el) && !el.disabled)

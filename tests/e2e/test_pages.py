@@ -154,6 +154,7 @@ def test_every_page_is_accessible_in_light_and_dark_and_fits_a_phone(site: Site)
         "onboarding": "/onboarding",
         "settings": "/settings/recognition",
         "tokens": "/settings/tokens",
+        "api-reference": "/api/v1/docs",
         "leaderboard": "/leaderboard",
         "admin": "/admin/",
         "reports": "/admin/reports",
