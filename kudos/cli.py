@@ -28,6 +28,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import OperationalError
 
 import config
+from kudos.doctor import doctor_command
 from kudos.extensions import db
 from kudos.migrate import alembic_config
 
@@ -575,6 +576,7 @@ cli = KudosGroup(
     ],
 )
 cli.add_command(demo_command)
+cli.add_command(doctor_command)  # runs without an app: it reports a broken configuration
 
 
 def main() -> None:

@@ -1,4 +1,17 @@
-"""``/healthz`` for load balancers: is the process up and the database reachable?"""
+"""Health checks for load balancers, without sign-in.
+
+``/healthz`` (liveness): is the process up and the database reachable? One
+``SELECT 1``.
+
+``/readyz`` (readiness): should traffic come here? Also checks that the
+schema is at this version's migrations, so a server whose database is behind
+(``kudos db upgrade`` not run yet) gets none. One query on Alembic's version
+table; the migrations' heads are read from disk once per process. A database
+a newer Kudos has already upgraded still counts as ready: during a rolling
+upgrade (``kudos db upgrade`` first, then each server) the servers still on
+the old version keep serving. The answers name revisions, never the
+database's address.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +21,61 @@ from flask import Blueprint
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from kudos import revisions
 from kudos.auth.access import login_exempt
 from kudos.extensions import db
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
 
+Answer = tuple[dict[str, str | None], int]
+UNREACHABLE: Answer = ({"status": "unavailable", "database": "unreachable"}, 503)
 
-@bp.get("/healthz")
-@login_exempt
-def healthz() -> tuple[dict[str, str], int]:
+
+def _database_answers() -> bool:
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         db.session.rollback()
         log.warning("health check: database unreachable: %s", type(exc).__name__)
-        return {"status": "unavailable", "database": "unreachable"}, 503
+        return False
+    return True
+
+
+@bp.get("/healthz")
+@login_exempt
+def healthz() -> Answer:
+    if not _database_answers():
+        return UNREACHABLE
     return {"status": "ok", "database": "ok"}, 200
+
+
+@bp.get("/readyz")
+@login_exempt
+def readyz() -> Answer:
+    try:
+        schema = revisions.schema_state(db.session.connection())
+    except SQLAlchemyError:
+        db.session.rollback()
+        # No version table, or no database: which one?
+        if not _database_answers():
+            return UNREACHABLE
+        schema = revisions.SchemaState(frozenset(), revisions.heads())
+    current, head = schema.shown(schema.current), schema.shown(schema.heads)
+    answer: dict[str, str | None] = {"database": "ok", "revision": current, "head": head}
+    if schema.state == "at head":
+        return {"status": "ready", **answer}, 200
+    if schema.state == "newer":
+        return {"status": "ready", **answer, "note": "upgraded by a newer version of Kudos"}, 200
+    log.warning("readiness check: database schema %s (%s, head %s)", schema.state, current, head)
+    reason = (
+        "the database has no Kudos tables yet"
+        if schema.state == "empty"
+        else f"the database is at revision {current}, not {head}"
+    )
+    return {
+        "status": "unavailable",
+        **answer,
+        "database": schema.state,
+        "reason": f"{reason}: run `kudos db upgrade`",
+    }, 503

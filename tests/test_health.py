@@ -1,6 +1,20 @@
-"""/healthz reports the database's state to load balancers, without sign-in."""
+"""/healthz and /readyz report the database's state to load balancers,
+without sign-in: /readyz also says whether the schema is at this version's
+migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from alembic import command as alembic_command
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
 
 from kudos import create_app
+from kudos.db import make_engine
+from kudos.migrate import alembic_config
+from tests.spare_database import spare_database
 
 
 def test_healthy_when_the_database_answers(client):
@@ -42,3 +56,100 @@ def test_pages_answer_503_not_500_when_the_database_is_unreachable(tmp_path):
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert "very busy" in response.get_data(as_text=True)
+
+
+# /readyz ---------------------------------------------------------------------------
+
+SCRIPTS = ScriptDirectory.from_config(alembic_config())
+(HEAD,) = SCRIPTS.get_heads()
+PREVIOUS = SCRIPTS.get_revision(HEAD).down_revision
+
+
+def test_ready_when_the_schema_is_at_the_newest_migration(client):
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json == {"status": "ready", "database": "ok", "revision": HEAD, "head": HEAD}
+
+
+@pytest.fixture(scope="module")
+def spare(database_url, tmp_path_factory) -> Iterator[str]:
+    """A database of these tests' own: only Alembic's version table, stamped
+    by each test (what ``kudos db upgrade`` records; /readyz reads nothing else)."""
+    with spare_database(database_url, tmp_path_factory.mktemp("readyz")) as url:
+        yield url
+
+
+def readyz_on(url: str, *, stamp: str | None = None):  # noqa: ANN201
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        if stamp is not None:
+            alembic_command.stamp(alembic_config(connection=connection), stamp)
+    engine.dispose()
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url})
+    response = app.test_client().get("/readyz")
+    app.extensions["kudos.db"].kw["bind"].dispose()
+    return response
+
+
+def test_not_ready_when_the_database_is_behind_its_migrations(spare):
+    response = readyz_on(spare, stamp=PREVIOUS)
+
+    assert response.status_code == 503
+    assert response.json == {
+        "status": "unavailable",
+        "database": "behind",
+        "revision": PREVIOUS,
+        "head": HEAD,
+        "reason": f"the database is at revision {PREVIOUS}, not {HEAD}: run `kudos db upgrade`",
+    }
+
+
+def test_not_ready_when_the_database_has_no_kudos_tables(spare):
+    response = readyz_on(spare)
+
+    assert response.status_code == 503
+    assert response.json["database"] == "empty"
+    assert response.json["reason"] == "the database has no Kudos tables yet: run `kudos db upgrade`"
+
+
+def test_still_ready_when_a_newer_kudos_upgraded_the_database(spare):
+    # A rolling upgrade: `kudos db upgrade` ran for the next version first,
+    # and the servers still on this one keep serving until they are replaced.
+    engine = make_engine(spare)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32))"))
+        connection.execute(text("INSERT INTO alembic_version VALUES ('9999_from_the_future')"))
+    engine.dispose()
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": spare})
+
+    response = app.test_client().get("/readyz")
+    app.extensions["kudos.db"].kw["bind"].dispose()
+
+    assert response.status_code == 200
+    assert response.json["status"] == "ready"
+    assert response.json["revision"] == "9999_from_the_future"
+
+
+def test_not_ready_when_the_database_is_unreachable(tmp_path):
+    unreachable = f"sqlite:///{tmp_path}/no/such/dir/kudos.sqlite3"
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": unreachable})
+
+    response = app.test_client().get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json == {"status": "unavailable", "database": "unreachable"}
+
+
+@pytest.mark.one_engine
+def test_not_ready_when_the_database_server_refuses_connections():
+    refused = "postgresql+psycopg://kudos:hunter2@127.0.0.1:9/kudos?connect_timeout=2"
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": refused})
+
+    response = app.test_client().get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json == {"status": "unavailable", "database": "unreachable"}
+    assert "hunter2" not in response.get_data(as_text=True)
