@@ -218,12 +218,17 @@ def users_import(csv_file: Path, deactivate_missing: bool) -> None:
     The whole file is checked first; if any row is bad, every problem is
     listed with its line number and nothing is imported.
     """
+    from kudos import progress
     from kudos.people.directory import DirectoryImportError, import_directory
 
     try:
-        report = import_directory(
-            db.session, csv_file.read_bytes(), deactivate_missing=deactivate_missing
-        )
+        with progress.shown("users import") as on_progress:
+            report = import_directory(
+                db.session,
+                csv_file.read_bytes(),
+                deactivate_missing=deactivate_missing,
+                on_progress=on_progress,
+            )
     except DirectoryImportError as exc:
         db.session.rollback()
         click.echo(
@@ -313,6 +318,7 @@ def outbox_deliver(loop: bool, interval: int) -> None:
     """Send the e-mails (KUDOS_SMTP_URL) and Slack messages that are due."""
     import time
 
+    from kudos import progress
     from kudos.db import utcnow
     from kudos.outbox.services import deliver_due
     from kudos.slack import delivery
@@ -326,12 +332,21 @@ def outbox_deliver(loop: bool, interval: int) -> None:
     client = delivery.web_client() if slack else None
     while True:
         if smtp_url:
-            report = deliver_due(
-                db.session, smtp_url, current_app.config["MAIL_FROM"], now=utcnow()
-            )
+            with progress.shown("outbox deliver") as on_progress:
+                report = deliver_due(
+                    db.session,
+                    smtp_url,
+                    current_app.config["MAIL_FROM"],
+                    now=utcnow(),
+                    on_progress=on_progress,
+                )
             click.echo(f"Outbox (e-mail): {report}")
         if client is not None:
-            click.echo(f"Outbox (Slack): {delivery.deliver_due(db.session, client, now=utcnow())}")
+            with progress.shown("outbox deliver") as on_progress:
+                slack_report = delivery.deliver_due(
+                    db.session, client, now=utcnow(), on_progress=on_progress
+                )
+            click.echo(f"Outbox (Slack): {slack_report}")
         if not loop:
             return
         time.sleep(interval)
@@ -404,10 +419,15 @@ def rollups_rebuild() -> None:
     """Recompute the leaderboard rollups (after changing KUDOS_TIMEZONE)."""
     from zoneinfo import ZoneInfo
 
+    from kudos import progress
     from kudos.leaderboard.rollups import rebuild
 
-    months = rebuild(db.session, ZoneInfo(current_app.config["TIMEZONE"]))
-    db.session.commit()
+    with progress.shown("rollups rebuild") as on_progress:
+        months = rebuild(
+            db.session, ZoneInfo(current_app.config["TIMEZONE"]), on_progress=on_progress
+        )
+        on_progress("committing", 0, None)
+        db.session.commit()
     click.echo(
         f"Leaderboard rollups rebuilt for {months} months ({current_app.config['TIMEZONE']})."
     )
@@ -424,6 +444,7 @@ def summaries_send(month_text: str | None) -> None:
     """Queue each manager's summary for MONTH by e-mail (once: safe to run again)."""
     from zoneinfo import ZoneInfo
 
+    from kudos import progress
     from kudos.db import utcnow
     from kudos.summary.digest import send_digests
     from kudos.timeutil import Month
@@ -438,8 +459,11 @@ def summaries_send(month_text: str | None) -> None:
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--month") from None
     # Templates need a request context; every link in them comes from KUDOS_BASE_URL.
-    with current_app.test_request_context("/", base_url=base_url()):
-        report = send_digests(db.session, month, now=now, zone=zone)
+    with (
+        current_app.test_request_context("/", base_url=base_url()),
+        progress.shown("summaries send") as on_progress,
+    ):
+        report = send_digests(db.session, month, now=now, zone=zone, on_progress=on_progress)
     db.session.commit()
     click.echo(f"Summaries for {month}: {report}")
 
@@ -483,17 +507,21 @@ def seed_command(user_count: int, kudos_count: int, months: int, random_seed: in
     """Add synthetic people and kudos (for benchmarks)."""
     from zoneinfo import ZoneInfo
 
+    from kudos import progress
     from kudos.demo.synthetic import seed_synthetic
 
-    report = seed_synthetic(
-        db.session,
-        users=user_count,
-        kudos=kudos_count,
-        months=months,
-        seed=random_seed,
-        zone=ZoneInfo(current_app.config["TIMEZONE"]),
-    )
-    db.session.commit()
+    with progress.shown("seed") as on_progress:
+        report = seed_synthetic(
+            db.session,
+            users=user_count,
+            kudos=kudos_count,
+            months=months,
+            seed=random_seed,
+            zone=ZoneInfo(current_app.config["TIMEZONE"]),
+            on_progress=on_progress,
+        )
+        on_progress("committing", 0, None)
+        db.session.commit()
     click.echo(report)
 
 

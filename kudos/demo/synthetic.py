@@ -18,6 +18,7 @@ company.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -47,8 +48,18 @@ BATCH = 5000
 
 
 def seed_synthetic(
-    session: Session, *, users: int, kudos: int, months: int, seed: int, zone: ZoneInfo
+    session: Session,
+    *,
+    users: int,
+    kudos: int,
+    months: int,
+    seed: int,
+    zone: ZoneInfo,
+    on_progress: Callable[[str, int, int | None], None] | None = None,
 ) -> str:
+    """Add the people and kudos. ``on_progress(phase, done, total)`` hears
+    how far it got (``kudos/progress.py`` shows it)."""
+    report = on_progress or _silent
     rng = random.Random(seed)
     now = utcnow()
     run = session.scalar(select(func.count()).select_from(Person)) or 0
@@ -75,6 +86,7 @@ def seed_synthetic(
     # Heads first, then team managers, then the rest: everyone's manager has
     # an id by the time they go in.
     ids: dict[int, int] = {}
+    report("people", 0, users)
     for level in (HEAD, TEAM_MANAGER, MEMBER):
         numbers = [n for n, seat in enumerate(chart) if seat.level == level]
         rows = [
@@ -94,6 +106,7 @@ def seed_synthetic(
             for n in numbers
         ]
         ids.update(zip(numbers, _insert_returning_ids(session, Person, rows), strict=True))
+        report("people", len(ids), users)
     # Kudos go between everyone active, so a second run adds to the same company.
     person_ids = list(session.scalars(select(Person.id).where(Person.active).order_by(Person.id)))
     if len(person_ids) < 2:
@@ -106,8 +119,10 @@ def seed_synthetic(
     visibilities = ("public",) * 8 + ("team", "private")
     next_id = (session.scalar(select(func.max(Kudos.id))) or 0) + 1
     if kudos and session.get_bind().dialect.name == "postgresql":
-        _generate_in_postgres(session, next_id, kudos, now=now, span=span, seed=seed)
+        _generate_in_postgres(session, next_id, kudos, now=now, span=span, seed=seed, report=report)
     portable = 0 if session.get_bind().dialect.name == "postgresql" else kudos
+    if portable:
+        report("kudos", 0, portable)
     for start in range(0, portable, BATCH):
         size = min(BATCH, kudos - start)
         kudos_rows, recognition_rows, value_rows = [], [], []
@@ -129,11 +144,13 @@ def seed_synthetic(
         _write(session, Kudos.__table__, KUDOS_COLUMNS, kudos_rows)
         _write(session, Recognition.__table__, RECOGNITION_COLUMNS, recognition_rows)
         _write(session, kudos_value, ("kudos_id", "value_id"), value_rows)
+        report("kudos", start + size, portable)
     session.flush()
     # Bulk inserts bypass the send service, so the rollups are rebuilt once
     # (which also retires every cached page).
-    rollups.rebuild(session, zone)
+    rollups.rebuild(session, zone, on_progress=on_progress)
     if session.get_bind().dialect.name == "postgresql":
+        report("planner statistics", 0, None)
         # Statistics for the planner now, as autovacuum keeps them on a live
         # database: without them PostgreSQL guessed at the new rows, chose
         # poor plans and spent ~300 ms a feed page JIT-compiling them.
@@ -213,8 +230,19 @@ GENERATE_STATEMENTS = [
 ]
 
 
+def _silent(phase: str, done: int, total: int | None) -> None:
+    """No one listening."""
+
+
 def _generate_in_postgres(
-    session: Session, first: int, count: int, *, now: datetime, span: float, seed: int
+    session: Session,
+    first: int,
+    count: int,
+    *,
+    now: datetime,
+    span: float,
+    seed: int,
+    report: Callable[[str, int, int | None], None],
 ) -> None:
     people = session.scalar(select(func.count()).select_from(Person).where(Person.active))
     session.execute(text("SELECT setseed(:seed)"), {"seed": (seed % 1000) / 1000})
@@ -226,9 +254,21 @@ def _generate_in_postgres(
         "span": span,
         "message": MESSAGE,
     }
+    # Each statement does all the kudos at once: a phase for each table filled.
     with indexes_built_after(session, (Kudos.__table__, Recognition.__table__, kudos_value)):
         for statement in GENERATE_STATEMENTS:
+            report(_filling(statement, count), 0, None)
             session.execute(text(statement), params)
+        report("kudos indexes", 0, None)
+
+
+def _filling(statement: str, count: int) -> str:
+    """The phase of a generating statement, for the progress shown."""
+    if statement.startswith("INSERT INTO recognition"):
+        return "their recipients, in PostgreSQL"
+    if statement.startswith(("INSERT INTO kudos_value", "SELECT setval")):
+        return "their values, in PostgreSQL"
+    return f"{count:,} kudos, in PostgreSQL"
 
 
 def _write(session: Session, table: Table, columns: tuple[str, ...], rows: list[tuple]) -> None:

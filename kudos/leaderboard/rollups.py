@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -232,35 +232,50 @@ def people_changed(session: Session, person_ids: Iterable[int]) -> None:
 ROLLUP_TABLES = (LeaderboardScore.__table__, LeaderboardPair.__table__)
 
 
-def rebuild(session: Session, zone: ZoneInfo) -> int:
+Progress = Callable[[str, int, int | None], None]
+
+
+def rebuild(session: Session, zone: ZoneInfo, *, on_progress: Progress | None = None) -> int:
     """Recompute every rollup from the recognitions; returns the months done.
+    ``on_progress(phase, done, total)`` hears how far it got.
 
     On PostgreSQL, with millions of rows, the tables are emptied at once and
     refilled without their secondary indexes (built again at the end). The
     locks this takes make a kudos sent meanwhile wait and then count in the
     new rollups, instead of being lost between the old and the new."""
+    report = on_progress or _silent
     cache.data_changed(session)  # TRUNCATE below bypasses the session's events
     if session.get_bind().dialect.name != "postgresql":
         for table in ROLLUP_TABLES:
             session.execute(delete(table))
-        return _fill(session, zone)
+        return _fill(session, zone, report)
     session.flush()
     session.execute(text("TRUNCATE leaderboard_score, leaderboard_pair"))
     with indexes_built_after(session, ROLLUP_TABLES):
-        return _fill(session, zone)
+        months = _fill(session, zone, report)
+        report("leaderboard indexes", 0, None)
+    return months
 
 
-def _fill(session: Session, zone: ZoneInfo) -> int:
+def _silent(phase: str, done: int, total: int | None) -> None:
+    """No one listening."""
+
+
+def _fill(session: Session, zone: ZoneInfo, report: Progress) -> int:
     first, last = session.execute(
         select(func.min(Recognition.created_at), func.max(Recognition.created_at))
     ).one()
     if first is None:
         return 0
     month, final, done = Month.containing(first, zone), Month.containing(last, zone), 0
+    months = (final.year - month.year) * 12 + final.month - month.month + 1
     while month <= final:
+        report("leaderboard months", done, months)
         start, end = month.bounds(zone)
         _insert_month_pairs(session, month_key(month), start, end)
         month, done = month.next(), done + 1
+    report("leaderboard months", done, months)
+    report("leaderboard scores", 0, None)
     _insert_scores(session, [], None)
     session.flush()
     return done

@@ -24,7 +24,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kudos.outbox.models import OutboxMessage
@@ -216,8 +216,18 @@ def _is_permanent(error: Exception) -> bool:
     return isinstance(code, int) and code >= 500
 
 
+# ``on_progress(phase, done, total)``: how far a delivery got (``kudos outbox deliver``).
+Progress = Callable[[str, int, int | None], None]
+
+
 def deliver_due(
-    session: Session, smtp_url: str, mail_from: str, *, now: datetime, limit: int = 100
+    session: Session,
+    smtp_url: str,
+    mail_from: str,
+    *,
+    now: datetime,
+    limit: int = 100,
+    on_progress: Progress | None = None,
 ) -> DeliveryReport:
     """Send every due e-mail, one transaction per message. Commits."""
     settings = SmtpSettings.from_url(smtp_url)
@@ -225,7 +235,9 @@ def deliver_due(
     def send(message: OutboxMessage) -> None:
         _send(settings, _email(message, mail_from))
 
-    return deliver(session, "email", send, _email_failure, now=now, limit=limit)
+    return deliver(
+        session, "email", send, _email_failure, now=now, limit=limit, on_progress=on_progress
+    )
 
 
 @dataclass(frozen=True)
@@ -242,6 +254,9 @@ def _email_failure(error: Exception) -> Failure:
     return Failure(permanent=_is_permanent(error))
 
 
+PHASES = {"email": "e-mails", "slack": "Slack messages"}
+
+
 def deliver(
     session: Session,
     transport: str,
@@ -250,18 +265,24 @@ def deliver(
     *,
     now: datetime,
     limit: int = 100,
+    on_progress: Progress | None = None,
 ) -> DeliveryReport:
     """Send the due messages of one transport with ``send``, one transaction
-    per message. ``classify`` says what an error means. Commits."""
+    per message. ``classify`` says what an error means. Commits.
+    ``on_progress(phase, done, total)`` hears how many of the due ones
+    (at most ``limit``) were tried; another worker may take some."""
     report = DeliveryReport()
+    due = (
+        OutboxMessage.transport == transport,
+        OutboxMessage.status == "pending",
+        OutboxMessage.next_attempt_at <= now,
+    )
+    tell = _progress_of(session, transport, due, limit, on_progress, report)
     for _ in range(limit):
+        tell()
         message = session.scalar(
             select(OutboxMessage)
-            .where(
-                OutboxMessage.transport == transport,
-                OutboxMessage.status == "pending",
-                OutboxMessage.next_attempt_at <= now,
-            )
+            .where(*due)
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -300,4 +321,31 @@ def deliver(
         message.last_error = None
         session.commit()
         report.sent += 1
+    tell()
     return report
+
+
+def _progress_of(
+    session: Session,
+    transport: str,
+    due: tuple,
+    limit: int,
+    on_progress: Progress | None,
+    report: DeliveryReport,
+) -> Callable[[], None]:
+    """Tells ``on_progress`` the messages tried so far, of those due (counted
+    only when someone listens)."""
+    if on_progress is None:
+        return lambda: None
+    phase = PHASES.get(transport, f"{transport} messages")
+    count = session.scalar(select(func.count()).select_from(OutboxMessage).where(*due))
+    total = min(count or 0, limit)
+    told: list[int] = []
+
+    def tell() -> None:
+        tried = report.sent + report.retrying + report.failed
+        if told[-1:] != [tried]:  # each message once, and the start
+            told.append(tried)
+            on_progress(phase, tried, max(total, tried))
+
+    return tell

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,9 @@ COLUMNS = ("email", "name", "title", "department", "team", "manager_email")
 # What SCIM may own of a person the file lists: the profile fields and the account.
 SCIM_FIELDS = (*FIELDS, "active")
 MAX_LENGTHS = {"email": 320, "name": 200, "title": 200, "department": 120, "team": 120}
+
+# ``on_progress(phase, done, total)``: how far an import got (``kudos users import``).
+Progress = Callable[[str, int, int | None], None]
 
 
 @dataclass(frozen=True, order=True)
@@ -120,10 +123,13 @@ def import_directory(
     *,
     deactivate_missing: bool = False,
     actor: Actor = None,
+    on_progress: Progress | None = None,
 ) -> ImportReport:
     """Apply a directory CSV; raise ``DirectoryImportError`` and write nothing
     if any row is bad. Flushes; the caller commits."""
-    rows = parse(data)
+    report_progress = on_progress or _silent
+    rows = parse(data, on_progress=report_progress)
+    report_progress("reading the directory", 0, None)
     existing = {person.email: person for person in session.scalars(select(Person))}
     _refuse_unconfirmed_accounts(rows, existing)
     owned = _owned_by_scim(rows, existing)
@@ -174,7 +180,8 @@ def import_directory(
     ids = dict(session.execute(select(Person.email, Person.id)).all())
     changes: list[dict[str, Any]] = []
     reactivated: list[int] = []
-    for row in rows:
+    for done, row in enumerate(rows):
+        report_progress("people", done, len(rows))
         wanted = {
             "name": row.name,
             "title": row.title,
@@ -213,6 +220,8 @@ def import_directory(
             report.updated_fields[row.email] = updated + (["reactivated"] if reactivate else [])
         else:
             report.unchanged += 1
+    report_progress("people", len(rows), len(rows))
+    report_progress("saving", 0, None)
     # Grouped by the set of columns changed, so each group is one executemany.
     for group in _group_by_keys(changes):
         session.execute(update(Person), group)
@@ -245,6 +254,10 @@ def import_directory(
     record(session, actor, "directory.import", details=report.as_dict())
     session.flush()
     return report
+
+
+def _silent(phase: str, done: int, total: int | None) -> None:
+    """No one listening."""
 
 
 def _owned_by_scim(rows: list[Row], existing: dict[str, Person]) -> dict[str, set[str]]:
@@ -290,8 +303,9 @@ _COLUMN_OF = {
 }
 
 
-def parse(data: bytes) -> list[Row]:
-    """Decode and validate the whole file; raise with every problem found."""
+def parse(data: bytes, *, on_progress: Progress = _silent) -> list[Row]:
+    """Decode and validate the whole file; raise with every problem found.
+    ``on_progress`` hears the lines checked, of about the lines in the file."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -315,9 +329,13 @@ def parse(data: bytes) -> list[Row]:
     problems: list[Problem] = []
     rows: list[Row] = []
     first_line_of: dict[str, int] = {}
+    # Lines, not rows: a quoted value may hold a line break.
+    header_lines = reader.line_num
+    lines = text.count("\n") + (not text.endswith("\n")) - header_lines
     try:
         for values in reader:
             line = reader.line_num
+            on_progress("checking lines", min(line - header_lines - 1, lines), lines)
             if not any(value.strip() for value in values):
                 continue  # blank lines are harmless
             if len(values) != len(header):
@@ -342,6 +360,7 @@ def parse(data: bytes) -> list[Row]:
             rows.append(row)
     except csv.Error as exc:
         problems.append(Problem(reader.line_num, f"unreadable CSV: {exc}"))
+    on_progress("checking lines", lines, lines)
     if not rows and not problems:
         problems.append(Problem(2, "the file has a header but no people"))
     if problems:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from kudos.db import utcnow
 from kudos.outbox.models import OutboxMessage
-from kudos.outbox.services import DeliveryReport, Failure, deliver
+from kudos.outbox.services import DeliveryReport, Failure, Progress, deliver
 from kudos.people.models import Person
 from kudos.recognition.models import Kudos, Reaction
 from kudos.slack import messages
@@ -51,13 +51,26 @@ def web_client(*, timeout: int = DELIVERY_TIMEOUT) -> WebClient:
 
 
 def deliver_due(
-    session: Session, client: WebClient, *, now: datetime, limit: int = 100
+    session: Session,
+    client: WebClient,
+    *,
+    now: datetime,
+    limit: int = 100,
+    on_progress: Progress | None = None,
 ) -> DeliveryReport:
     """Send every due Slack message, one transaction each. Commits."""
     sender = SlackSender(session, client)
     # Messages link to the site: url_for needs a request, made from KUDOS_BASE_URL.
     with current_app.test_request_context("/", base_url=base_url()):
-        return deliver(session, "slack", sender.send, classify, now=now, limit=limit)
+        return deliver(
+            session,
+            "slack",
+            sender.send,
+            classify,
+            now=now,
+            limit=limit,
+            on_progress=on_progress,
+        )
 
 
 def classify(error: Exception) -> Failure:

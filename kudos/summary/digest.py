@@ -8,6 +8,7 @@ the record of what was sent. ``kudos outbox deliver`` sends them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -48,8 +49,16 @@ def managers(session: Session) -> list[Person]:
     )
 
 
-def send_digests(session: Session, month: Month, *, now: datetime, zone: ZoneInfo) -> DigestReport:
-    """Queue this month's summary for every manager not sent it yet. Flushes."""
+def send_digests(
+    session: Session,
+    month: Month,
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+    on_progress: Callable[[str, int, int | None], None] | None = None,
+) -> DigestReport:
+    """Queue this month's summary for every manager not sent it yet. Flushes.
+    ``on_progress(phase, done, total)`` hears how many managers are done."""
     prefix = dedupe_prefix(month)
     done = set(
         session.scalars(
@@ -60,7 +69,10 @@ def send_digests(session: Session, month: Month, *, now: datetime, zone: ZoneInf
     )
     report = DigestReport()
     link = external_url("summary.page", month=str(month))
-    for manager in managers(session):
+    everyone = managers(session)
+    for position, manager in enumerate(everyone):
+        if on_progress is not None:
+            on_progress("managers", position, len(everyone))
         key = f"{prefix}{manager.id}"
         if key in done:
             report.already_queued += 1
@@ -91,4 +103,6 @@ def send_digests(session: Session, month: Month, *, now: datetime, zone: ZoneInf
             report.already_queued += 1
         else:
             report.queued += 1
+    if on_progress is not None:
+        on_progress("managers", len(everyone), len(everyone))
     return report
