@@ -7,9 +7,10 @@ operator sees all of them at once instead of fixing one per restart.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -146,6 +147,7 @@ def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
 
     session_hours = positive_int("KUDOS_SESSION_HOURS", 12, MAX_SESSION_HOURS)
     slack = _slack(text, problems)
+    metrics = _metrics(text, boolean, problems)
 
     settings: dict[str, Any] = {
         "SECRET_KEY": text("KUDOS_SECRET_KEY"),
@@ -183,6 +185,7 @@ def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
         # Redis down: count in each process's memory rather than fail pages.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "TRUSTED_PROXIES": whole_number("KUDOS_TRUSTED_PROXIES", 0),
+        **metrics,
         "SMTP_URL": smtp_url,
         "MAIL_FROM": text("KUDOS_MAIL_FROM", "Kudos <kudos@localhost>"),
         "SESSION_COOKIE_SECURE": boolean("KUDOS_COOKIE_SECURE", True),
@@ -259,6 +262,34 @@ def _slack(text: Any, problems: list[str]) -> dict[str, Any]:  # noqa: ANN401
         "SLACK_TEAM_CHANNELS": team_channels,
         "SLACK_API_URL": api_url.rstrip("/") + "/",
     }
+
+
+def _metrics(
+    text: Callable[..., str | None], boolean: Callable[[str, bool], bool], problems: list[str]
+) -> dict[str, Any]:
+    """``/metrics``: off unless enabled, then open to a bearer token and/or
+    to listed networks, never to everyone."""
+    enabled = boolean("KUDOS_METRICS_ENABLED", False)
+    token = text("KUDOS_METRICS_TOKEN")
+    networks = []
+    for item in (text("KUDOS_METRICS_NETWORKS") or "").split(","):
+        if not item.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            problems.append(
+                "KUDOS_METRICS_NETWORKS must list networks such as 10.0.0.0/8,127.0.0.1, "
+                f"not {item.strip()!r}"
+            )
+    if token is not None and len(token) < 16:
+        problems.append("KUDOS_METRICS_TOKEN must be at least 16 characters long")
+    if enabled and token is None and not networks:
+        problems.append(
+            "KUDOS_METRICS_ENABLED needs KUDOS_METRICS_TOKEN or KUDOS_METRICS_NETWORKS: "
+            "/metrics is never open to everyone"
+        )
+    return {"METRICS_ENABLED": enabled, "METRICS_TOKEN": token, "METRICS_NETWORKS": networks}
 
 
 def check(settings: Mapping[str, Any]) -> None:

@@ -32,7 +32,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from kudos import cache, models, ratelimit, security  # noqa: F401 - every model mapped first
+    from kudos import cache, metrics, models, ratelimit, security  # noqa: F401 - every model mapped first
     from kudos.auth import oidc, sessions
     from kudos.extensions import csrf, db
     from kudos.recognition import cards
@@ -46,6 +46,7 @@ def register_extensions(app: Flask) -> None:
     oidc.init_app(app)
     security.init_app(app)
     ratelimit.init_app(app)
+    metrics.init_app(app)
 
 
 class IdConverter(IntegerConverter):

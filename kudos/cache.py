@@ -76,6 +76,7 @@ from sqlalchemy.orm import (
     scoped_session,
 )
 
+from kudos import metrics
 from kudos.db import Base
 from kudos.extensions import db
 from kudos.reads import read_rows
@@ -337,6 +338,7 @@ class PageCache:
         refresh: float = 0.0,
     ) -> T:
         value = self.lookup(token, key, version, newest_kudos=newest_kudos, refresh=refresh)
+        metrics.CACHE_LOOKUPS.labels("miss" if value is MISSING else "hit").inc()
         if value is MISSING:
             # Stamped before computing: what it read is at least this old.
             made_at = time.monotonic()

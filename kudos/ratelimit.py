@@ -34,6 +34,7 @@ from limits.storage import MemoryStorage
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
+from kudos import metrics
 from kudos.extensions import limiter
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -138,11 +139,19 @@ def page(view: View) -> View:
     )(view)
 
 
+def _kind(breached: Any) -> str:  # noqa: ANN401 - Flask-Limiter's RequestLimit
+    """Which limit: a shared one's scope (api, scim, send), else by its key."""
+    if breached.shared:
+        return str(breached.request_args[-1])
+    return "sign_in" if "/address:" in breached.key else "pages"
+
+
 def _retry_after(response: Response) -> Response:
     """``Retry-After`` on a 429 from a rate limit: seconds to the window's end."""
     if response.status_code == 429 and "Retry-After" not in response.headers:
         breached = limiter.current_limit
         if breached is not None and breached.breached:
+            metrics.RATE_LIMITED.labels(_kind(breached)).inc()
             wait = math.ceil(breached.window.reset_time - time.time())
             response.headers["Retry-After"] = str(max(wait, 1))
     return response

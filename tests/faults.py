@@ -109,8 +109,11 @@ def gunicorn_env(url: str, port: int) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def gunicorn(url: str, *, workers: int = 2, threads: int = 4) -> Iterator[tuple[str, Path]]:
-    """Kudos under gunicorn on a free port: its address and its log file."""
+def gunicorn(
+    url: str, *, workers: int = 2, threads: int = 4, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, Path]]:
+    """Kudos under gunicorn on a free port (``env`` on top of the settings
+    the fault tests use): its address and its log file."""
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="kudos-faults-gunicorn-", suffix=".log")[1])
     command = [
@@ -124,7 +127,11 @@ def gunicorn(url: str, *, workers: int = 2, threads: int = 4) -> Iterator[tuple[
     ]
     with log.open("w") as output:
         process = subprocess.Popen(  # noqa: S603 - our own command line
-            command, cwd=ROOT, env=gunicorn_env(url, port), stdout=output, stderr=output
+            command,
+            cwd=ROOT,
+            env={**gunicorn_env(url, port), **(env or {})},
+            stdout=output,
+            stderr=output,
         )
     base = f"http://127.0.0.1:{port}"
     try:

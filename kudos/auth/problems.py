@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from flask import render_template
 
+from kudos import metrics
+
 log = logging.getLogger("kudos.auth")
 
 
@@ -107,5 +109,6 @@ PROBLEMS = {
 
 def problem_page(reason: str, detail: str = "") -> tuple[str, int]:
     problem = PROBLEMS[reason]
+    metrics.SIGN_IN_FAILURES.labels(reason).inc()
     log.warning("sign-in failed: %s%s", reason, f" ({detail})" if detail else "")
     return render_template("auth/problem.html", problem=problem), problem.status

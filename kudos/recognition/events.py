@@ -35,6 +35,9 @@ class Hook(Generic[Params, Result]):
 
 # (session, kudos): a new kudos, with its recipients and values loaded.
 kudos_sent: Hook[..., None] = Hook()
+# (rules): a send was refused; the rules it broke (field names, or a code
+# such as daily_limit).
+kudos_refused: Hook[..., None] = Hook()
 # (session, kudos): hidden or deleted. Handlers return details for the audit entry.
 kudos_withdrawn: Hook[..., dict[str, Any]] = Hook()
 # (session, kudos): someone applauded, or took their applause back.

@@ -9,9 +9,10 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -301,6 +302,22 @@ def check_kudos(
     return CheckedKudos(recipients, audiences, values, text)
 
 
+def _announcing_refusals(send: Callable[..., SendResult]) -> Callable[..., SendResult]:
+    """Tell the listeners (the metrics) which rules a refused send broke."""
+
+    @functools.wraps(send)
+    def sending(*args: Any, **kwargs: Any) -> SendResult:  # noqa: ANN401
+        try:
+            return send(*args, **kwargs)
+        except KudosRejected as rejected:
+            rules = [name for name in rejected.fields if name != "__all__"]
+            events.kudos_refused.announce(rules if rejected.code == "invalid" else [rejected.code])
+            raise
+
+    return sending
+
+
+@_announcing_refusals
 def send_kudos(
     session: Session,
     sender: Person,
