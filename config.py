@@ -32,6 +32,8 @@ FALSE_WORDS = {"0", "false", "no", "off"}
 # Upper bounds that keep dates computable and sessions short-lived enough.
 MAX_SESSION_HOURS = 24 * 31
 MAX_TOKEN_DAYS = 3650
+# KUDOS_LOG_FORMAT: the server's log lines (kudos/logs.py).
+LOG_FORMATS = {"text", "json"}
 # Where rate-limit counters may live: this process, or a shared Redis.
 # Slack workspace, user and channel ids (channels: public C…, private G…).
 SLACK_ID = re.compile(r"[TE][A-Z0-9]{2,}")
@@ -145,6 +147,11 @@ def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
     if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
         problems.append(f"KUDOS_SMTP_URL must start with smtp:// or smtps://, not {smtp_url!r}")
 
+    log_format = (text("KUDOS_LOG_FORMAT", "text") or "text").lower()
+    if log_format not in LOG_FORMATS:
+        problems.append(f"KUDOS_LOG_FORMAT must be text or json, not {log_format!r}")
+        log_format = "text"
+
     session_hours = positive_int("KUDOS_SESSION_HOURS", 12, MAX_SESSION_HOURS)
     slack = _slack(text, problems)
     metrics = _metrics(text, boolean, problems)
@@ -186,6 +193,8 @@ def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "TRUSTED_PROXIES": whole_number("KUDOS_TRUSTED_PROXIES", 0),
         **metrics,
+        # Server logs: plain text lines, or one JSON object per line (kudos/logs.py).
+        "LOG_FORMAT": log_format,
         "SMTP_URL": smtp_url,
         "MAIL_FROM": text("KUDOS_MAIL_FROM", "Kudos <kudos@localhost>"),
         "SESSION_COOKIE_SECURE": boolean("KUDOS_COOKIE_SECURE", True),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -117,7 +116,6 @@ def configure_logging(app: Flask) -> None:
     from kudos import logs
 
     logs.install()
+    logs.init_app(app)  # a request id and one access line per request
     if not app.debug and not app.testing:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
+        logs.configure(app.config.get("LOG_FORMAT", "text"))

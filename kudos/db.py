@@ -99,6 +99,9 @@ def indexes_built_after(session: Session, tables: Iterable[Table]) -> Iterator[N
 
 
 def make_engine(url: str, *, ping_after_idle: bool = False, **options: Any) -> Engine:
+    # A failed statement's error (and so a logged traceback) shows the SQL,
+    # never its values: they may be a kudos message or a token's hash.
+    options.setdefault("hide_parameters", True)
     if make_url(url).get_backend_name() == "postgresql":
         options["connect_args"] = _without_jit(url, options.get("connect_args", {}))
     engine = create_engine(url, **options)

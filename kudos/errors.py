@@ -1,4 +1,7 @@
-"""Friendly error pages; JSON errors for the API (``/api/``)."""
+"""Friendly error pages; JSON errors for the API (``/api/``).
+
+A page names the request's id, which support finds in the logs; the API's
+errors carry it in the ``X-Request-Id`` header only (kudos/logs.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from kudos.extensions import db, login_manager
+from kudos.logs import current_request_id
 
 MESSAGES = {
     400: (
@@ -45,11 +49,16 @@ def wants_json() -> bool:
 def render_error(status: int, description: str | None = None) -> tuple[object, int]:
     title, default_text = MESSAGES.get(status, (f"Error {status}", ""))
     if wants_json():
+        # The body API clients know; the request id is in X-Request-Id.
         return {
             "error": {"code": error_code(status), "message": description or default_text}
         }, status
     return render_template(
-        "errors/error.html", status=status, title=title, text=description or default_text
+        "errors/error.html",
+        status=status,
+        title=title,
+        text=description or default_text,
+        request_id=current_request_id(),
     ), status
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from flask import render_template
 
 from kudos import metrics
+from kudos.logs import current_request_id
 
 log = logging.getLogger("kudos.auth")
 
@@ -111,4 +112,5 @@ def problem_page(reason: str, detail: str = "") -> tuple[str, int]:
     problem = PROBLEMS[reason]
     metrics.SIGN_IN_FAILURES.labels(reason).inc()
     log.warning("sign-in failed: %s%s", reason, f" ({detail})" if detail else "")
-    return render_template("auth/problem.html", problem=problem), problem.status
+    page = render_template("auth/problem.html", problem=problem, request_id=current_request_id())
+    return page, problem.status
