@@ -3,7 +3,6 @@ and every step can be undone."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,30 +11,19 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect, make_url, select, text
+from sqlalchemy import Engine, inspect, select, text
 
 from kudos.db import make_engine
 from kudos.migrate import alembic_config
 from kudos.models import Base, Value
+from tests.spare_database import spare_database
 
 
 @pytest.fixture
 def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
     """A brand-new, empty database on the same engine as the suite."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
-        return
-    name = f"kudos_migrations_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with spare_database(database_url, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
