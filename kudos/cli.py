@@ -10,7 +10,6 @@ empty SQLite file.
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import sys
 from collections.abc import Callable
@@ -19,15 +18,13 @@ from typing import Any, TypeVar
 
 import click
 from alembic import command as alembic_command
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup, ScriptInfo, with_appcontext
-from sqlalchemy import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import make_url, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 import config
+from kudos import revisions
 from kudos.doctor import doctor_command
 from kudos.extensions import db
 from kudos.migrate import alembic_config
@@ -100,34 +97,29 @@ def _first_line(error: Exception) -> str:
 
 
 def _schema_problem(url: str) -> str | None:
-    # Alembic says which engine it talks to at INFO: not worth a line here.
-    alembic_log = logging.getLogger("alembic.runtime.migration")
-    level = alembic_log.level
-    alembic_log.setLevel(logging.WARNING)
     try:
-        current = set(MigrationContext.configure(db.session.connection()).get_current_heads())
-    except OperationalError as error:
+        schema = revisions.schema_state(db.session.connection())
+    except SQLAlchemyError:
         db.session.rollback()
-        return f"cannot open the database {_shown(url)}: {_first_line(error)}"
-    finally:
-        alembic_log.setLevel(level)
-    script = ScriptDirectory.from_config(alembic_config())
-    heads = set(script.get_heads())
-    if not current:
-        return f"the database {_shown(url)} has no Kudos tables yet: run `{_upgrade_command()}`"
-    if current == heads:
+        try:  # no version table, or no database: which one?
+            db.session.execute(text("SELECT 1"))
+        except OperationalError as error:
+            db.session.rollback()
+            return f"cannot open the database {_shown(url)}: {_first_line(error)}"
+        schema = revisions.SchemaState(frozenset(), revisions.heads())
+    current, heads = schema.shown(schema.current), schema.shown(schema.heads)
+    if schema.state == "at head":
         return None
-    try:
-        for revision in current:
-            script.get_revision(revision)
-    except CommandError:
+    if schema.state == "empty":
+        return f"the database {_shown(url)} has no Kudos tables yet: run `{_upgrade_command()}`"
+    if schema.state == "newer":
         return (
-            f"the database {_shown(url)} is at revision {', '.join(sorted(current))}, which "
+            f"the database {_shown(url)} is at revision {current}, which "
             "this version of Kudos does not know: was it upgraded by a newer one?"
         )
     return (
-        f"the database {_shown(url)} is at revision {', '.join(sorted(current))}, not "
-        f"{', '.join(sorted(heads))}: run `{_upgrade_command()}`"
+        f"the database {_shown(url)} is at revision {current}, not {heads}: "
+        f"run `{_upgrade_command()}`"
     )
 
 
