@@ -10,8 +10,8 @@ when it ends, never a carriage return or an escape code::
     seed: kudos 12,000 of 100,000 (12%), 2,400/s, about 37 s left
     seed: kudos 100,000 of 100,000 (100%) done in 41 s, 2,439/s
 
-The services do not import this: they take an optional callback,
-``on_progress(phase, done, total)`` (``total`` None when unknown), and a
+The services do not import this (nor rich): they take an optional callback,
+``on_progress(phase, done, total)`` (``kudos/progress_callback.py``), and a
 new phase ends the one before. A ``Progress`` is such a callback::
 
     with progress.shown("seed") as on_progress:

@@ -18,7 +18,6 @@ company.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Session
 from kudos.db import indexes_built_after, utcnow
 from kudos.leaderboard import rollups
 from kudos.people.models import Department, Person, Team
+from kudos.progress_callback import OnProgress, silent
 from kudos.recognition.models import Kudos, Recognition, Value, kudos_value
 
 DEPARTMENTS = 8
@@ -55,11 +55,11 @@ def seed_synthetic(
     months: int,
     seed: int,
     zone: ZoneInfo,
-    on_progress: Callable[[str, int, int | None], None] | None = None,
+    on_progress: OnProgress | None = None,
 ) -> str:
     """Add the people and kudos. ``on_progress(phase, done, total)`` hears
     how far it got (``kudos/progress.py`` shows it)."""
-    report = on_progress or _silent
+    report = on_progress or silent
     rng = random.Random(seed)
     now = utcnow()
     run = session.scalar(select(func.count()).select_from(Person)) or 0
@@ -230,10 +230,6 @@ GENERATE_STATEMENTS = [
 ]
 
 
-def _silent(phase: str, done: int, total: int | None) -> None:
-    """No one listening."""
-
-
 def _generate_in_postgres(
     session: Session,
     first: int,
@@ -242,7 +238,7 @@ def _generate_in_postgres(
     now: datetime,
     span: float,
     seed: int,
-    report: Callable[[str, int, int | None], None],
+    report: OnProgress,
 ) -> None:
     people = session.scalar(select(func.count()).select_from(Person).where(Person.active))
     session.execute(text("SELECT setseed(:seed)"), {"seed": (seed % 1000) / 1000})

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -40,6 +40,7 @@ from kudos import cache
 from kudos.db import indexes_built_after
 from kudos.leaderboard.models import ALL_VALUES, LeaderboardPair, LeaderboardScore
 from kudos.people.models import Person
+from kudos.progress_callback import OnProgress, silent
 from kudos.recognition.models import Kudos, Recognition, kudos_value
 from kudos.timeutil import Month
 
@@ -232,10 +233,7 @@ def people_changed(session: Session, person_ids: Iterable[int]) -> None:
 ROLLUP_TABLES = (LeaderboardScore.__table__, LeaderboardPair.__table__)
 
 
-Progress = Callable[[str, int, int | None], None]
-
-
-def rebuild(session: Session, zone: ZoneInfo, *, on_progress: Progress | None = None) -> int:
+def rebuild(session: Session, zone: ZoneInfo, *, on_progress: OnProgress | None = None) -> int:
     """Recompute every rollup from the recognitions; returns the months done.
     ``on_progress(phase, done, total)`` hears how far it got.
 
@@ -243,7 +241,7 @@ def rebuild(session: Session, zone: ZoneInfo, *, on_progress: Progress | None = 
     refilled without their secondary indexes (built again at the end). The
     locks this takes make a kudos sent meanwhile wait and then count in the
     new rollups, instead of being lost between the old and the new."""
-    report = on_progress or _silent
+    report = on_progress or silent
     cache.data_changed(session)  # TRUNCATE below bypasses the session's events
     if session.get_bind().dialect.name != "postgresql":
         for table in ROLLUP_TABLES:
@@ -257,11 +255,7 @@ def rebuild(session: Session, zone: ZoneInfo, *, on_progress: Progress | None = 
     return months
 
 
-def _silent(phase: str, done: int, total: int | None) -> None:
-    """No one listening."""
-
-
-def _fill(session: Session, zone: ZoneInfo, report: Progress) -> int:
+def _fill(session: Session, zone: ZoneInfo, report: OnProgress) -> int:
     first, last = session.execute(
         select(func.min(Recognition.created_at), func.max(Recognition.created_at))
     ).one()

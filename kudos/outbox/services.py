@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kudos.outbox.models import OutboxMessage
+from kudos.progress_callback import OnProgress
 from kudos.text import one_line
 
 log = logging.getLogger(__name__)
@@ -216,10 +217,6 @@ def _is_permanent(error: Exception) -> bool:
     return isinstance(code, int) and code >= 500
 
 
-# ``on_progress(phase, done, total)``: how far a delivery got (``kudos outbox deliver``).
-Progress = Callable[[str, int, int | None], None]
-
-
 def deliver_due(
     session: Session,
     smtp_url: str,
@@ -227,7 +224,7 @@ def deliver_due(
     *,
     now: datetime,
     limit: int = 100,
-    on_progress: Progress | None = None,
+    on_progress: OnProgress | None = None,
 ) -> DeliveryReport:
     """Send every due e-mail, one transaction per message. Commits."""
     settings = SmtpSettings.from_url(smtp_url)
@@ -265,7 +262,7 @@ def deliver(
     *,
     now: datetime,
     limit: int = 100,
-    on_progress: Progress | None = None,
+    on_progress: OnProgress | None = None,
 ) -> DeliveryReport:
     """Send the due messages of one transport with ``send``, one transaction
     per message. ``classify`` says what an error means. Commits.
@@ -330,7 +327,7 @@ def _progress_of(
     transport: str,
     due: tuple,
     limit: int,
-    on_progress: Progress | None,
+    on_progress: OnProgress | None,
     report: DeliveryReport,
 ) -> Callable[[], None]:
     """Tells ``on_progress`` the messages tried so far, of those due (counted

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,15 +32,13 @@ from kudos.people.hierarchy import cycle_from, people_in_cycles
 from kudos.people.models import Department, Person, Team, normalize_email
 from kudos.people.services import deactivate_people, reactivate_people
 from kudos.people.sources import FIELDS, IMPORT, owned_by_scim, recorded
+from kudos.progress_callback import OnProgress, silent
 from kudos.text import has_control_characters, slugify
 
 COLUMNS = ("email", "name", "title", "department", "team", "manager_email")
 # What SCIM may own of a person the file lists: the profile fields and the account.
 SCIM_FIELDS = (*FIELDS, "active")
 MAX_LENGTHS = {"email": 320, "name": 200, "title": 200, "department": 120, "team": 120}
-
-# ``on_progress(phase, done, total)``: how far an import got (``kudos users import``).
-Progress = Callable[[str, int, int | None], None]
 
 
 @dataclass(frozen=True, order=True)
@@ -123,11 +121,11 @@ def import_directory(
     *,
     deactivate_missing: bool = False,
     actor: Actor = None,
-    on_progress: Progress | None = None,
+    on_progress: OnProgress | None = None,
 ) -> ImportReport:
     """Apply a directory CSV; raise ``DirectoryImportError`` and write nothing
     if any row is bad. Flushes; the caller commits."""
-    report_progress = on_progress or _silent
+    report_progress = on_progress or silent
     rows = parse(data, on_progress=report_progress)
     report_progress("reading the directory", 0, None)
     existing = {person.email: person for person in session.scalars(select(Person))}
@@ -256,10 +254,6 @@ def import_directory(
     return report
 
 
-def _silent(phase: str, done: int, total: int | None) -> None:
-    """No one listening."""
-
-
 def _owned_by_scim(rows: list[Row], existing: dict[str, Person]) -> dict[str, set[str]]:
     """For each listed e-mail, the fields (and ``active``) SCIM owns, which
     the file leaves alone: none for people the file creates."""
@@ -303,7 +297,7 @@ _COLUMN_OF = {
 }
 
 
-def parse(data: bytes, *, on_progress: Progress = _silent) -> list[Row]:
+def parse(data: bytes, *, on_progress: OnProgress = silent) -> list[Row]:
     """Decode and validate the whole file; raise with every problem found.
     ``on_progress`` hears the lines checked, of about the lines in the file."""
     try:

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from kudos.db import utcnow
 from kudos.outbox.models import OutboxMessage
-from kudos.outbox.services import DeliveryReport, Failure, Progress, deliver
+from kudos.outbox.services import DeliveryReport, Failure, deliver
 from kudos.people.models import Person
+from kudos.progress_callback import OnProgress
 from kudos.recognition.models import Kudos, Reaction
 from kudos.slack import messages
 from kudos.slack.announce import allowed, queue_deletions
@@ -56,7 +57,7 @@ def deliver_due(
     *,
     now: datetime,
     limit: int = 100,
-    on_progress: Progress | None = None,
+    on_progress: OnProgress | None = None,
 ) -> DeliveryReport:
     """Send every due Slack message, one transaction each. Commits."""
     sender = SlackSender(session, client)

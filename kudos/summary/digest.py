@@ -8,7 +8,6 @@ the record of what was sent. ``kudos outbox deliver`` sends them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from kudos.outbox.models import OutboxMessage
 from kudos.outbox.services import queue_email
 from kudos.people.models import Person
+from kudos.progress_callback import OnProgress
 from kudos.summary.services import build_summary, suggested_actions
 from kudos.templating import month_name
 from kudos.timeutil import Month
@@ -55,7 +55,7 @@ def send_digests(
     *,
     now: datetime,
     zone: ZoneInfo,
-    on_progress: Callable[[str, int, int | None], None] | None = None,
+    on_progress: OnProgress | None = None,
 ) -> DigestReport:
     """Queue this month's summary for every manager not sent it yet. Flushes.
     ``on_progress(phase, done, total)`` hears how many managers are done."""
