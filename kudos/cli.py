@@ -20,7 +20,7 @@ import click
 from alembic import command as alembic_command
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup, ScriptInfo, with_appcontext
-from sqlalchemy import make_url, text
+from sqlalchemy import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 import config
@@ -98,15 +98,9 @@ def _first_line(error: Exception) -> str:
 
 def _schema_problem(url: str) -> str | None:
     try:
-        schema = revisions.schema_state(db.session.connection())
-    except SQLAlchemyError:
-        db.session.rollback()
-        try:  # no version table, or no database: which one?
-            db.session.execute(text("SELECT 1"))
-        except OperationalError as error:
-            db.session.rollback()
-            return f"cannot open the database {_shown(url)}: {_first_line(error)}"
-        schema = revisions.SchemaState(frozenset(), revisions.heads())
+        schema = revisions.state_of(db.session)
+    except SQLAlchemyError as error:
+        return f"cannot open the database {_shown(url)}: {_first_line(error)}"
     current, heads = schema.shown(schema.current), schema.shown(schema.heads)
     if schema.state == "at head":
         return None
@@ -116,6 +110,11 @@ def _schema_problem(url: str) -> str | None:
         return (
             f"the database {_shown(url)} is at revision {current}, which "
             "this version of Kudos does not know: was it upgraded by a newer one?"
+        )
+    if schema.state == "foreign":
+        return (
+            f"the database {_shown(url)} is at revision {current}, not one of Kudos': "
+            "is it another application's database?"
         )
     return (
         f"the database {_shown(url)} is at revision {current}, not {heads}: "

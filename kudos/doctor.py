@@ -37,10 +37,18 @@ import click
 import requests
 from flask import Flask
 from flask.cli import ScriptInfo
+from limits.storage import storage_from_string
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import Connection, func, make_url, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 import config
+from kudos import revisions
+from kudos.db import make_engine, utcnow
+from kudos.outbox.models import OutboxMessage
+from kudos.outbox.services import SmtpSettings
 
 OK, WARN, FAIL, SKIP = MARKS = ("ok", "WARN", "FAIL", "skip")
 # Flask signs sessions with the key; shorter ones are guessable offline.
@@ -161,14 +169,17 @@ def check_secret_key(setup: Setup) -> Result:
 
 
 def shown_url(url: str) -> str:
-    """A URL with its password hidden."""
-    if url.startswith(("smtp://", "smtps://", "redis", "http://", "https://")):
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        netloc = f"{parts.username}:***@{parts.netloc.rsplit('@', 1)[1]}"
-        return urlunsplit(parts._replace(netloc=netloc))
-    return make_url(url).render_as_string(hide_password=True)
+    """A URL with its password hidden, even a URL that does not parse."""
+    try:
+        if url.startswith(("smtp://", "smtps://", "redis", "http://", "https://")):
+            parts = urlsplit(url)
+            if parts.password is None:
+                return url
+            netloc = f"{parts.username}:***@{parts.netloc.rsplit('@', 1)[1]}"
+            return urlunsplit(parts._replace(netloc=netloc))
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return URL_PASSWORD.sub(r"\1***@", url)
 
 
 def _first_line(error: BaseException) -> str:
@@ -178,8 +189,6 @@ def _first_line(error: BaseException) -> str:
 
 @contextmanager
 def _connection(url: str, timeout: float) -> Iterator[Connection]:
-    from kudos.db import make_engine
-
     options: dict[str, Any] = {}
     if make_url(url).get_backend_name() == "postgresql":
         options["connect_args"] = {"connect_timeout": max(1, math.ceil(timeout))}
@@ -191,8 +200,7 @@ def _connection(url: str, timeout: float) -> Iterator[Connection]:
         engine.dispose()
 
 
-def _missing_sqlite_file(url: str) -> str | None:
-    parsed = make_url(url)
+def _missing_sqlite_file(parsed: URL) -> str | None:
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     path = os.path.abspath(parsed.database)
@@ -208,20 +216,40 @@ def _missing_sqlite_file(url: str) -> str | None:
 
 def check_database(setup: Setup) -> Result:
     """Reachable, and at this version's migrations. Never creates a SQLite file."""
-    from kudos import revisions
-
     if skipped := setup.not_usable("KUDOS_DATABASE_URL"):
         return skipped
     url = setup.settings["DATABASE_URL"]
-    if problem := _missing_sqlite_file(url):
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as error:
+        # config.load takes any text; make_url raises ValueError for the port only.
+        reason = (
+            "its port is not a number" if isinstance(error, ValueError) else "it does not parse"
+        )
+        return Result(
+            FAIL,
+            "KUDOS_DATABASE_URL must be a database URL such as "
+            f"postgresql+psycopg://db.example.com/kudos, not {shown_url(url)!r} ({reason})",
+        )
+    if problem := _missing_sqlite_file(parsed):
         return Result(FAIL, problem)
     try:
         with _connection(url, setup.timeout) as connection:
-            if not connection.dialect.has_table(connection, "alembic_version"):
-                return Result(FAIL, f"{shown_url(url)} has no Kudos tables yet: run `{UPGRADE}`")
-            schema = revisions.schema_state(connection)
+            schema = (
+                revisions.schema_state(connection)
+                if connection.dialect.has_table(connection, "alembic_version")
+                else None
+            )
+    except ImportError as error:  # create_engine imports the URL's driver
+        return Result(
+            FAIL,
+            f"KUDOS_DATABASE_URL {shown_url(url)} needs the Python module {error.name}, which "
+            "is not installed: Kudos runs on postgresql+psycopg:// or sqlite:///",
+        )
     except SQLAlchemyError as error:
         return Result(FAIL, f"cannot open the database {shown_url(url)}: {_first_line(error)}")
+    if schema is None or schema.state == "empty":
+        return Result(FAIL, f"{shown_url(url)} has no Kudos tables yet: run `{UPGRADE}`")
     current, head = schema.shown(schema.current), schema.shown(schema.heads)
     if schema.state == "at head":
         return Result(OK, f"{shown_url(url)} answers, at revision {current} (the newest)")
@@ -231,16 +259,17 @@ def check_database(setup: Setup) -> Result:
             f"{shown_url(url)} is at revision {current}, which this version of Kudos does "
             f"not know (its newest is {head}): was it upgraded by a newer one?",
         )
-    if schema.state == "empty":
-        return Result(FAIL, f"{shown_url(url)} has no Kudos tables yet: run `{UPGRADE}`")
+    if schema.state == "foreign":
+        return Result(
+            FAIL,
+            f"{shown_url(url)} is at revision {current}, not one of Kudos': "
+            "is it another application's database?",
+        )
     return Result(FAIL, f"{shown_url(url)} is at revision {current}, not {head}: run `{UPGRADE}`")
 
 
 def check_outbox(setup: Setup) -> Result:
     """How long the oldest queued message has waited (``kudos outbox deliver``)."""
-    from kudos.db import utcnow
-    from kudos.outbox.models import OutboxMessage
-
     query = (
         select(OutboxMessage.transport, func.count(), func.min(OutboxMessage.created_at))
         .where(OutboxMessage.status == "pending")
@@ -367,10 +396,10 @@ def check_oidc(setup: Setup) -> Result:
         document = response.json()
     except requests.HTTPError as error:
         return Result(FAIL, f"{discovery} answers HTTP {error.response.status_code}")
+    except requests.JSONDecodeError:  # a RequestException too: catch it first
+        return Result(FAIL, f"{discovery} is not a discovery document (not JSON)")
     except requests.RequestException as error:
         return Result(FAIL, f"cannot fetch {discovery}: {_request_error(error)}")
-    except ValueError:
-        return Result(FAIL, f"{discovery} is not a discovery document (not JSON)")
     if not isinstance(document, dict):
         return Result(FAIL, f"{discovery} is not a discovery document")
     named = str(document.get("issuer", "")).rstrip("/")
@@ -402,6 +431,7 @@ def _check_client(setup: Setup, token_endpoint: str) -> Result:
     before it looks at the code (RFC 6749 §5.2), so ``invalid_client`` means
     the id or secret is wrong, and ``invalid_grant`` that they are right."""
     settings = setup.settings
+    issuer = settings["OIDC_ISSUER"]
     try:
         response = requests.post(
             token_endpoint,
@@ -414,12 +444,19 @@ def _check_client(setup: Setup, token_endpoint: str) -> Result:
             auth=(settings["OIDC_CLIENT_ID"], settings["OIDC_CLIENT_SECRET"]),
             timeout=setup.timeout,
         )
-        error = response.json().get("error")
+        answer = response.json()
+    except requests.JSONDecodeError:  # a RequestException too: catch it first
+        # A token endpoint answers JSON (RFC 6749 §5.2): a page in front of the
+        # provider, or not its token endpoint?
+        return Result(
+            WARN,
+            f"{issuer} answers, but {token_endpoint} answers HTTP {response.status_code} and "
+            "not JSON as a token endpoint does: whether it accepts the client cannot be "
+            "checked, the first sign-in tells",
+        )
     except requests.RequestException as failure:
         return Result(FAIL, f"cannot reach {token_endpoint}: {_request_error(failure)}")
-    except (ValueError, AttributeError):
-        error = None
-    issuer = settings["OIDC_ISSUER"]
+    error = answer.get("error") if isinstance(answer, dict) else None
     if error == "invalid_client":
         return Result(
             FAIL,
@@ -448,8 +485,6 @@ def _check_client(setup: Setup, token_endpoint: str) -> Result:
 def check_smtp(setup: Setup) -> Result:
     """Connect, STARTTLS and log in as the URL says, NOOP; with
     ``--send-test-email``, send a message too."""
-    from kudos.outbox.services import SmtpSettings
-
     if skipped := setup.not_usable("KUDOS_SMTP_URL", "KUDOS_MAIL_FROM"):
         return skipped
     url = setup.settings["SMTP_URL"]
@@ -457,22 +492,38 @@ def check_smtp(setup: Setup) -> Result:
         if setup.send_to:
             return Result(FAIL, "cannot send a test message: KUDOS_SMTP_URL is not set")
         return Result(SKIP, "e-mail is off (KUDOS_SMTP_URL is not set)")
-    smtp_settings = SmtpSettings.from_url(url)
     server = shown_url(url)
+    try:
+        smtp_settings = SmtpSettings.from_url(url)
+    except ValueError as error:
+        return Result(
+            FAIL,
+            "KUDOS_SMTP_URL must be an SMTP URL such as smtp://mail.example.com:587?starttls="
+            f"true, not {server!r} ({_first_line(error)})",
+        )
     smtp_class = smtplib.SMTP_SSL if smtp_settings.use_ssl else smtplib.SMTP
     try:
         with smtp_class(smtp_settings.host, smtp_settings.port, timeout=setup.timeout) as smtp:
             if smtp_settings.starttls:
+                smtp.ehlo_or_helo_if_needed()
+                if not smtp.has_extn("starttls"):
+                    return Result(
+                        FAIL,
+                        f"{server} offers no STARTTLS: check the port (587 usually has it), or "
+                        "use smtps:// on 465 (drop ?starttls=true only for a relay on a trusted "
+                        "network that asks for no login)",
+                    )
                 smtp.starttls(context=ssl.create_default_context())
             if smtp_settings.username:
+                smtp.ehlo_or_helo_if_needed()
+                if not smtp.has_extn("auth"):
+                    return Result(FAIL, _no_login(server, smtp, smtp_settings))
                 smtp.login(smtp_settings.username, smtp_settings.password or "")
             smtp.noop()
             if setup.send_to:
                 smtp.send_message(_test_message(setup.settings["MAIL_FROM"], setup.send_to))
     except smtplib.SMTPAuthenticationError as error:
         return Result(FAIL, f"{server} refuses the user name and password ({error.smtp_code})")
-    except smtplib.SMTPNotSupportedError:
-        return Result(FAIL, f"{server} offers no STARTTLS: use smtps://, or drop ?starttls=true")
     except smtplib.SMTPRecipientsRefused as error:
         return Result(FAIL, f"{server} refuses the test message to {setup.send_to}: {error}")
     except (smtplib.SMTPException, OSError) as error:
@@ -482,6 +533,18 @@ def check_smtp(setup: Setup) -> Result:
             OK, f"{server} accepts a connection, and took a test message for {setup.send_to}"
         )
     return Result(OK, f"{server} accepts a connection")
+
+
+def _no_login(server: str, smtp: smtplib.SMTP, settings: SmtpSettings) -> str:
+    """The URL has a user name, but the server offers no AUTH (yet)."""
+    if not settings.use_ssl and not settings.starttls and smtp.has_extn("starttls"):
+        # Usual on port 587: AUTH is offered only once the connection is encrypted.
+        return f"{server} offers a login only after STARTTLS: add ?starttls=true to KUDOS_SMTP_URL"
+    return (
+        f"{server} offers no login (AUTH): remove the user name and password from "
+        "KUDOS_SMTP_URL if it takes mail without one, or use the server's port for "
+        "logged-in senders (587 with ?starttls=true, or smtps:// on 465)"
+    )
 
 
 def _socket_error(error: BaseException) -> str:
@@ -514,8 +577,6 @@ def _test_message(mail_from: str, to: str) -> EmailMessage:
 
 
 def check_rate_limits(setup: Setup) -> Result:
-    from limits.storage import storage_from_string
-
     if skipped := setup.not_usable("KUDOS_RATELIMIT_ENABLED", "KUDOS_RATELIMIT_STORAGE_URL"):
         return skipped
     if not setup.settings["RATELIMIT_ENABLED"]:
@@ -547,9 +608,6 @@ def check_rate_limits(setup: Setup) -> Result:
 
 def check_slack(setup: Setup) -> Result:
     """``auth.test`` with the bot token: valid, and for KUDOS_SLACK_TEAM_ID."""
-    from slack_sdk import WebClient
-    from slack_sdk.errors import SlackApiError
-
     if skipped := setup.not_usable("KUDOS_SLACK_"):
         return skipped
     settings = setup.settings

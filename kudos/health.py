@@ -54,13 +54,10 @@ def healthz() -> Answer:
 @login_exempt
 def readyz() -> Answer:
     try:
-        schema = revisions.schema_state(db.session.connection())
-    except SQLAlchemyError:
-        db.session.rollback()
-        # No version table, or no database: which one?
-        if not _database_answers():
-            return UNREACHABLE
-        schema = revisions.SchemaState(frozenset(), revisions.heads())
+        schema = revisions.state_of(db.session)
+    except SQLAlchemyError as exc:
+        log.warning("readiness check: database unreachable: %s", type(exc).__name__)
+        return UNREACHABLE
     current, head = schema.shown(schema.current), schema.shown(schema.heads)
     answer: dict[str, str | None] = {"database": "ok", "revision": current, "head": head}
     if schema.state == "at head":
@@ -68,14 +65,15 @@ def readyz() -> Answer:
     if schema.state == "newer":
         return {"status": "ready", **answer, "note": "upgraded by a newer version of Kudos"}, 200
     log.warning("readiness check: database schema %s (%s, head %s)", schema.state, current, head)
-    reason = (
-        "the database has no Kudos tables yet"
-        if schema.state == "empty"
-        else f"the database is at revision {current}, not {head}"
-    )
+    reasons = {
+        "empty": "the database has no Kudos tables yet: run `kudos db upgrade`",
+        "behind": f"the database is at revision {current}, not {head}: run `kudos db upgrade`",
+        "foreign": f"the database is at revision {current}, not one of Kudos': "
+        "is KUDOS_DATABASE_URL another application's database?",
+    }
     return {
         "status": "unavailable",
         **answer,
         "database": schema.state,
-        "reason": f"{reason}: run `kudos db upgrade`",
+        "reason": reasons[schema.state],
     }, 503

@@ -5,6 +5,7 @@ file); ``kudos --demo`` on the demo's database."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -242,6 +243,25 @@ def test_an_empty_or_old_database_asks_for_an_upgrade(tmp_path):
     assert_one_line_error(empty, f"the database {url} has no Kudos tables yet", "kudos db upgrade")
     assert_one_line_error(old, "is at revision 0009, not ", "run `kudos db upgrade`")
     assert current.exit_code == 0, current.output
+
+
+def test_a_database_at_a_revision_kudos_does_not_know(tmp_path):
+    database = tmp_path / "kudos.sqlite3"
+    url = f"sqlite:///{database}"
+    with sqlite3.connect(database) as connection:  # another application's
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32))")
+        connection.execute("INSERT INTO alembic_version VALUES ('ae1027a6acf')")
+
+    foreign = cli_for(url).invoke(args=["admins", "list"])
+    with sqlite3.connect(database) as connection:  # Kudos' tables, from a newer Kudos
+        connection.execute("DROP TABLE alembic_version")
+    assert cli_for(url).invoke(args=["db", "upgrade"]).exit_code == 0
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    newer = cli_for(url).invoke(args=["admins", "list"])
+
+    assert_one_line_error(foreign, "is at revision ae1027a6acf, not one of Kudos'")
+    assert_one_line_error(newer, "is at revision 9999_from_the_future, which this version")
 
 
 def test_an_unreachable_server_is_one_line_without_the_password(tmp_path):

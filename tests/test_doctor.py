@@ -6,8 +6,11 @@ One line per check, no secret, and an exit code a deployment can gate on."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import sqlite3
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +18,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from aiosmtpd.controller import Controller
 from alembic import command as alembic_command
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
@@ -30,6 +34,7 @@ from kudos.outbox.models import OutboxMessage
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, free_port, running_provider
 from tests.redisserver import throwaway_redis
 from tests.slack_api import TEAM_ID, TOKEN
+from tests.smtp import Inbox
 from tests.spare_database import spare_database
 
 SECRET_KEY = "doctor-tests-secret-key-0123456789-abcdef"
@@ -292,6 +297,74 @@ def test_a_missing_sqlite_database_is_not_created(tmp_path):
     assert not database.exists()
 
 
+@pytest.mark.one_engine
+def test_a_database_without_kudos_tables_names_the_command_to_run(tmp_path):
+    database = tmp_path / "kudos.sqlite3"
+    database.touch()  # SQLite takes an empty file as an empty database
+
+    result, lines = doctor(
+        {"KUDOS_DATABASE_URL": f"sqlite:///{database}", "KUDOS_BASE_URL": closed_port_url()}
+    )
+
+    assert result.exit_code == 1
+    assert lines["database"] == (
+        "FAIL",
+        f"sqlite:///{database} has no Kudos tables yet: run `kudos db upgrade`",
+    )
+
+
+@pytest.mark.one_engine
+def test_another_applications_database_is_not_taken_for_a_newer_kudos(tmp_path):
+    database = tmp_path / "other.sqlite3"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32))")
+        connection.execute("INSERT INTO alembic_version VALUES ('ae1027a6acf')")
+
+    result, lines = doctor(
+        {"KUDOS_DATABASE_URL": f"sqlite:///{database}", "KUDOS_BASE_URL": closed_port_url()}
+    )
+
+    assert result.exit_code == 1
+    assert lines["database"] == (
+        "FAIL",
+        f"sqlite:///{database} is at revision ae1027a6acf, not one of Kudos': "
+        "is it another application's database?",
+    )
+
+
+@pytest.mark.one_engine
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "not a url",
+            "KUDOS_DATABASE_URL must be a database URL such as "
+            "postgresql+psycopg://db.example.com/kudos, not 'not a url' (it does not parse)",
+        ),
+        (
+            "postgresql+psycopg://kudos:hunter22@db.example.com:abc/kudos",
+            "KUDOS_DATABASE_URL must be a database URL such as "
+            "postgresql+psycopg://db.example.com/kudos, not "
+            "'postgresql+psycopg://kudos:***@db.example.com:abc/kudos' (its port is not a number)",
+        ),
+        (
+            "mysql://kudos:hunter22@db.example.com/kudos",
+            "KUDOS_DATABASE_URL mysql://kudos:***@db.example.com/kudos needs the Python module "
+            "MySQLdb, which is not installed: Kudos runs on postgresql+psycopg:// or sqlite:///",
+        ),
+    ],
+    ids=["not-a-url", "port-not-a-number", "driver-not-installed"],
+)
+def test_a_database_url_start_up_takes_but_cannot_use_fails_in_one_line(url, message):
+    result, lines = doctor({"KUDOS_DATABASE_URL": url, "KUDOS_BASE_URL": closed_port_url()})
+
+    assert result.exit_code == 1, result.output
+    assert lines["configuration"][0] == "ok"  # config.load takes any text here
+    assert lines["database"] == ("FAIL", message)
+    assert lines["outbox"] == ("skip", "not checked: needs the database (above)")
+    assert "hunter22" not in result.output
+
+
 @pytest.mark.parametrize(
     ("age", "mark"),
     [(timedelta(minutes=5), "ok"), (timedelta(minutes=20), "WARN"), (timedelta(hours=2), "FAIL")],
@@ -347,18 +420,24 @@ class Redirect(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def redirecting(target: str) -> Iterator[str]:
-    """An address (``localhost``) that redirects every request to ``target``."""
-    handler = type("To", (Redirect,), {"target": target})
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """``handler`` answering HTTP on 127.0.0.1; yields the port."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield f"http://localhost:{server.server_address[1]}"
+        yield server.server_address[1]
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextmanager
+def redirecting(target: str) -> Iterator[str]:
+    """An address (``localhost``) that redirects every request to ``target``."""
+    with serving(type("To", (Redirect,), {"target": target})) as port:
+        yield f"http://localhost:{port}"
 
 
 @pytest.fixture
@@ -448,6 +527,70 @@ def test_an_unreachable_provider_fails(migrated):
     )
 
 
+class HtmlPages(BaseHTTPRequestHandler):
+    """A web server that answers every request with an HTML page (a sign-in
+    page in front of the provider, or the wrong address), except, with
+    ``discovery``, a discovery document naming it issuer and token endpoint."""
+
+    discovery = False
+    page = b"<!doctype html><title>Sign in</title><p>Please sign in."
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.discovery and self.path == "/.well-known/openid-configuration":
+            issuer = f"http://{self.headers['Host']}"
+            document = {
+                "issuer": issuer,
+                "authorization_endpoint": f"{issuer}/authorize",
+                "token_endpoint": f"{issuer}/token",
+                "jwks_uri": f"{issuer}/jwks",
+            }
+            self.answer("application/json", json.dumps(document).encode())
+        else:
+            self.answer("text/html; charset=utf-8", self.page)
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.answer("text/html; charset=utf-8", self.page)
+
+    def answer(self, content_type: str, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.one_engine
+def test_a_discovery_document_that_is_not_json_is_named_so(migrated):
+    with serving(HtmlPages) as port:
+        issuer = f"http://127.0.0.1:{port}"
+        result, lines = doctor(base(migrated, **oidc_settings(issuer)))
+
+    assert result.exit_code == 1
+    assert lines["sign-in (OIDC)"] == (
+        "FAIL",
+        f"{issuer}/.well-known/openid-configuration is not a discovery document (not JSON)",
+    )
+
+
+@pytest.mark.one_engine
+def test_a_token_endpoint_answering_html_cannot_check_the_client_and_warns(migrated):
+    with serving(type("Provider", (HtmlPages,), {"discovery": True})) as port:
+        issuer = f"http://127.0.0.1:{port}"
+        result, lines = doctor(base(migrated, **oidc_settings(issuer)))
+
+    assert result.exit_code == 0, result.output
+    assert lines["sign-in (OIDC)"] == (
+        "WARN",
+        f"{issuer} answers, but {issuer}/token answers HTTP 200 and not JSON as a token "
+        "endpoint does: whether it accepts the client cannot be checked, the first sign-in "
+        "tells",
+    )
+
+
 # E-mail -------------------------------------------------------------------------
 
 
@@ -483,6 +626,88 @@ def test_smtp_down_fails_without_the_password(migrated, smtp):
         f"cannot talk to smtp://kudos:***@127.0.0.1:{smtp.port}: connection refused",
     )
     assert "hunter22" not in result.output
+
+
+@pytest.mark.one_engine
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("smtp://kudos:hunter22@mail.example.com:abc", "Port could not be cast to integer value"),
+        ("smtp://kudos:hunter22@[::1", "Invalid IPv6 URL"),
+    ],
+    ids=["port-not-a-number", "unclosed-ipv6-address"],
+)
+def test_an_smtp_url_start_up_takes_but_cannot_use_fails_in_one_line(migrated, url, reason):
+    result, lines = doctor(base(migrated, KUDOS_SMTP_URL=url))
+
+    assert result.exit_code == 1, result.output
+    assert lines["configuration"][0] == "ok"  # config.load checks the scheme only
+    mark, message = lines["e-mail (SMTP)"]
+    assert mark == "FAIL"
+    assert message.startswith(
+        "KUDOS_SMTP_URL must be an SMTP URL such as smtp://mail.example.com:587?starttls=true, "
+        f"not '{url.replace('hunter22', '***')}' ({reason}"
+    )
+    assert "hunter22" not in result.output
+
+
+@pytest.fixture
+def smtp_with_starttls() -> Iterator[str]:
+    """An SMTP server as on port 587: it offers STARTTLS, and a login (AUTH)
+    only after it. Its TLS has no certificate: the doctor must not get that far."""
+    port = free_port()
+    controller = Controller(
+        Inbox(),
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER),
+    )
+    controller.start()
+    yield f"127.0.0.1:{port}"
+    controller.stop()
+
+
+@pytest.mark.one_engine
+def test_a_login_offered_only_after_starttls_says_to_add_starttls(migrated, smtp_with_starttls):
+    url = f"smtp://kudos:hunter22@{smtp_with_starttls}"
+
+    result, lines = doctor(base(migrated, KUDOS_SMTP_URL=url))
+
+    assert result.exit_code == 1
+    assert lines["e-mail (SMTP)"] == (
+        "FAIL",
+        f"smtp://kudos:***@{smtp_with_starttls} offers a login only after STARTTLS: add "
+        "?starttls=true to KUDOS_SMTP_URL",
+    )
+
+
+@pytest.mark.one_engine
+def test_a_server_that_offers_no_login_says_so(migrated, smtp):
+    # aiosmtpd offers neither STARTTLS nor AUTH unless told to.
+    url = f"smtp://kudos:hunter22@127.0.0.1:{smtp.port}"
+
+    result, lines = doctor(base(migrated, KUDOS_SMTP_URL=url))
+
+    assert result.exit_code == 1
+    assert lines["e-mail (SMTP)"] == (
+        "FAIL",
+        f"smtp://kudos:***@127.0.0.1:{smtp.port} offers no login (AUTH): remove the user name "
+        "and password from KUDOS_SMTP_URL if it takes mail without one, or use the server's "
+        "port for logged-in senders (587 with ?starttls=true, or smtps:// on 465)",
+    )
+
+
+@pytest.mark.one_engine
+def test_starttls_asked_of_a_server_without_it_says_to_drop_it(migrated, smtp):
+    result, lines = doctor(base(migrated, KUDOS_SMTP_URL=f"{smtp.url}?starttls=true"))
+
+    assert result.exit_code == 1
+    assert lines["e-mail (SMTP)"] == (
+        "FAIL",
+        f"{smtp.url}?starttls=true offers no STARTTLS: check the port (587 usually has it), or "
+        "use smtps:// on 465 (drop ?starttls=true only for a relay on a trusted network that "
+        "asks for no login)",
+    )
 
 
 @pytest.mark.one_engine

@@ -4,6 +4,7 @@ migrations."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from kudos import create_app
 from kudos.db import make_engine
 from kudos.migrate import alembic_config
+from kudos.revisions import KUDOS_TABLES
 from tests.spare_database import spare_database
 
 
@@ -80,17 +82,38 @@ def spare(database_url, tmp_path_factory) -> Iterator[str]:
         yield url
 
 
-def readyz_on(url: str, *, stamp: str | None = None):  # noqa: ANN201
+def readyz_on(url: str, *, stamp: str | None = None, unknown: str | None = None):  # noqa: ANN201
+    """/readyz on ``url``, its version table stamped with one of our
+    revisions, or holding one this version does not know."""
     engine = make_engine(url)
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
         if stamp is not None:
             alembic_command.stamp(alembic_config(connection=connection), stamp)
+        if unknown is not None:
+            connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32))"))
+            connection.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": unknown})
     engine.dispose()
     app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url})
     response = app.test_client().get("/readyz")
     app.extensions["kudos.db"].kw["bind"].dispose()
     return response
+
+
+@contextlib.contextmanager
+def kudos_tables(url: str) -> Iterator[None]:
+    """Tables named as Kudos' are (all /readyz looks at), for one test."""
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        for name in KUDOS_TABLES:
+            connection.execute(text(f"CREATE TABLE {name} (id INTEGER)"))
+    try:
+        yield
+    finally:
+        with engine.begin() as connection:
+            for name in KUDOS_TABLES:
+                connection.execute(text(f"DROP TABLE {name}"))
+        engine.dispose()
 
 
 def test_not_ready_when_the_database_is_behind_its_migrations(spare):
@@ -117,20 +140,24 @@ def test_not_ready_when_the_database_has_no_kudos_tables(spare):
 def test_still_ready_when_a_newer_kudos_upgraded_the_database(spare):
     # A rolling upgrade: `kudos db upgrade` ran for the next version first,
     # and the servers still on this one keep serving until they are replaced.
-    engine = make_engine(spare)
-    with engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32))"))
-        connection.execute(text("INSERT INTO alembic_version VALUES ('9999_from_the_future')"))
-    engine.dispose()
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": spare})
-
-    response = app.test_client().get("/readyz")
-    app.extensions["kudos.db"].kw["bind"].dispose()
+    with kudos_tables(spare):
+        response = readyz_on(spare, unknown="9999_from_the_future")
 
     assert response.status_code == 200
     assert response.json["status"] == "ready"
     assert response.json["revision"] == "9999_from_the_future"
+    assert response.json["note"] == "upgraded by a newer version of Kudos"
+
+
+def test_not_ready_on_another_applications_database(spare):
+    response = readyz_on(spare, unknown="ae1027a6acf")
+
+    assert response.status_code == 503
+    assert response.json["database"] == "foreign"
+    assert response.json["reason"] == (
+        "the database is at revision ae1027a6acf, not one of Kudos': "
+        "is KUDOS_DATABASE_URL another application's database?"
+    )
 
 
 def test_not_ready_when_the_database_is_unreachable(tmp_path):
