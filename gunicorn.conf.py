@@ -1,4 +1,4 @@
 """gunicorn reads this file by itself when started from the checkout: the
-settings are in ``kudos/gunicorn.py`` (``-c python:kudos.gunicorn`` elsewhere)."""
+settings are in ``kudos_gunicorn.py`` (``-c python:kudos_gunicorn`` elsewhere)."""
 
-from kudos.gunicorn import child_exit, on_exit, on_starting  # noqa: F401
+from kudos_gunicorn import child_exit, on_exit, on_starting  # noqa: F401

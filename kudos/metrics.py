@@ -9,16 +9,18 @@ them all up. The outbox figures are read from the database at each scrape,
 so they hold whatever process queued or sent the messages.
 
 The counters are module-level, so any part of Kudos may count something
-with a line; this module imports nothing of Kudos' at import time.
+with a line: this module imports only the database's modules, which import
+nothing of the rest of Kudos.
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, request
@@ -31,10 +33,17 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from kudos.db import utcnow
+from kudos.extensions import db
+from kudos.outbox.models import STATUSES, TRANSPORTS, OutboxMessage
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+log = logging.getLogger(__name__)
 
 REQUEST_SECONDS = Histogram(
     "kudos_http_request_duration_seconds",
@@ -61,6 +70,13 @@ SIGN_IN_FAILURES = Counter(
 )
 TIMED = "kudos.metrics.started"  # in flask.g
 
+# The label values known in advance start at 0 in every process: a series
+# that first appears at 1 shows no increase to Prometheus (rate() and
+# increase() need a sample before it), so a first refusal would go unseen.
+LIMITS = ("sign_in", "pages", "api", "scim", "send")
+REFUSAL_RULES = ("recipients", "values", "message", "visibility", "daily_limit")
+REFUSAL_RULES += ("idempotency_conflict",)
+
 
 # Requests ------------------------------------------------------------------------
 
@@ -69,13 +85,19 @@ def _start_timer() -> None:
     g.setdefault(TIMED, time.perf_counter())
 
 
+# A label value for each, "other" for the rest: a client may send any word
+# as its method, and each new label value would be a series of its own.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def _observe(response: Response) -> Response:
     started = g.pop(TIMED, None)
     if started is not None:
         endpoint = request.url_rule.endpoint if request.url_rule is not None else "unmatched"
-        REQUEST_SECONDS.labels(
-            endpoint, request.method, f"{response.status_code // 100}xx"
-        ).observe(time.perf_counter() - started)
+        method = request.method if request.method in METHODS else "other"
+        REQUEST_SECONDS.labels(endpoint, method, f"{response.status_code // 100}xx").observe(
+            time.perf_counter() - started
+        )
     return response
 
 
@@ -89,16 +111,22 @@ def _observe_failure(error: BaseException | None) -> None:
 
 
 class OutboxCollector(Collector):
-    """The outbox at scrape time: messages by transport and status, and the
-    age of the oldest one still waiting."""
+    """The outbox at scrape time: messages by transport and status, those
+    waiting after a failed attempt, and the age of the oldest one waiting.
+    The cron job that delivers them is another process, so the database,
+    not a counter, is what knows. With the database down, the scrape goes
+    on without them: the request counts matter most just then."""
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        from sqlalchemy import func, select
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        try:
+            families = self._families()
+        except SQLAlchemyError:
+            db.session.rollback()
+            log.warning("metrics: the outbox could not be read", exc_info=True)
+            return []
+        return families
 
-        from kudos.db import utcnow
-        from kudos.extensions import db
-        from kudos.outbox.models import OutboxMessage
-
+    def _families(self) -> list[GaugeMetricFamily]:
         counts = GaugeMetricFamily(
             "kudos_outbox_messages",
             "Outbox messages by transport and status (pending, sent, failed)",
@@ -109,26 +137,32 @@ class OutboxCollector(Collector):
             "Age of the oldest message waiting to be sent (0 when none)",
             labels=["transport"],
         )
+        retrying = GaugeMetricFamily(
+            "kudos_outbox_retrying_messages",
+            "Messages still waiting after at least one failed attempt",
+            labels=["transport"],
+        )
         rows = db.session.execute(
             select(
                 OutboxMessage.transport,
                 OutboxMessage.status,
                 func.count(),
                 func.min(OutboxMessage.created_at),
+                func.sum(case((OutboxMessage.attempts > 0, 1), else_=0)),
             ).group_by(OutboxMessage.transport, OutboxMessage.status)
         ).all()
+        # (transport, status) -> (count, oldest created_at, how many tried before)
+        found = {(transport, status): rest for transport, status, *rest in rows}
+        none = (0, None, 0)
         now = utcnow()
-        waiting: dict[str, float] = {}
-        for transport, status, count, first in rows:
-            counts.add_metric([transport, status], count)
-            if status == "pending" and first is not None:
-                waiting[transport] = max((now - first).total_seconds(), 0.0)
-        from kudos.outbox.models import TRANSPORTS
-
         for transport in TRANSPORTS:
-            oldest.add_metric([transport], waiting.get(transport, 0.0))
-        yield counts
-        yield oldest
+            for status in STATUSES:  # 0 too: the first failure is then an increase
+                counts.add_metric([transport, status], found.get((transport, status), none)[0])
+            _, first, tried = found.get((transport, "pending"), none)
+            waited = max((now - first).total_seconds(), 0.0) if first is not None else 0.0
+            oldest.add_metric([transport], waited)
+            retrying.add_metric([transport], int(tried or 0))
+        return [counts, oldest, retrying]
 
 
 # /metrics ------------------------------------------------------------------------
@@ -139,7 +173,12 @@ bp = Blueprint("metrics", __name__)
 def _allowed() -> bool:
     token = current_app.config.get("METRICS_TOKEN")
     scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
-    if token and scheme.lower() == "bearer" and hmac.compare_digest(sent.strip(), token):
+    # As bytes: compare_digest refuses a str with characters beyond ASCII.
+    if (
+        token
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(sent.strip().encode(), token.encode())
+    ):
         return True
     networks = current_app.config.get("METRICS_NETWORKS") or ()
     try:
@@ -149,12 +188,23 @@ def _allowed() -> bool:
     return any(address in network for network in networks)
 
 
-def _registry() -> CollectorRegistry:
+class _ThisProcess(Collector):
+    """This process's counters (prometheus_client's default registry)."""
+
+    def collect(self) -> Iterable[Metric]:
+        return REGISTRY.collect()
+
+
+def _scrape() -> bytes:
+    """Every worker's counts (or this process's), and the outbox, in a
+    registry of this scrape's own: two scrapes at once share nothing."""
+    registry = CollectorRegistry()
     if os.environ.get(MULTIPROCESS_DIR):
-        registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return registry
-    return REGISTRY
+    else:
+        registry.register(_ThisProcess())
+    registry.register(OutboxCollector())
+    return generate_latest(registry)
 
 
 @bp.get("/metrics")
@@ -164,13 +214,7 @@ def metrics() -> Response:
     if not _allowed():
         # Who may not see it is not told it exists.
         abort(404)
-    registry = _registry()
-    registry.register(collector := OutboxCollector())
-    try:
-        body = generate_latest(registry)
-    finally:
-        registry.unregister(collector)
-    return Response(body, content_type=CONTENT_TYPE_LATEST)
+    return Response(_scrape(), content_type=CONTENT_TYPE_LATEST)
 
 
 def _count_sent(_session: Any, _kudos: Any) -> None:  # noqa: ANN401
@@ -182,9 +226,24 @@ def _count_refused(rules: list[str]) -> None:
         KUDOS_REFUSED.labels(rule).inc()
 
 
+def _start_at_zero() -> None:
+    from kudos.auth.problems import PROBLEMS
+
+    for reason in PROBLEMS:
+        SIGN_IN_FAILURES.labels(reason)
+    for limit in LIMITS:
+        RATE_LIMITED.labels(limit)
+    for rule in REFUSAL_RULES:
+        KUDOS_REFUSED.labels(rule)
+    for result in ("hit", "miss"):
+        CACHE_LOOKUPS.labels(result)
+
+
 def init_app(app: Flask) -> None:
     from kudos.auth.access import login_exempt
     from kudos.recognition import events
+
+    _start_at_zero()
 
     login_exempt(metrics)
     app.before_request(_start_timer)

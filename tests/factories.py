@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from kudos.db import utcnow
 from kudos.leaderboard.models import LeaderboardPair, LeaderboardScore
+from kudos.outbox.models import OutboxMessage
+from kudos.outbox.services import queue_email
 from kudos.people.models import Department, Person, Team
 from kudos.recognition.models import Kudos, Value
 from kudos.recognition.services import send_kudos
@@ -78,6 +80,23 @@ class Factory:
         ).kudos
         self.session.commit()
         return kudos
+
+    def queued_email(
+        self, *, at: datetime | None = None, attempts: int = 0, status: str = "pending"
+    ) -> OutboxMessage:
+        """An e-mail in the outbox, queued ``at`` (now), tried ``attempts``
+        times, in ``status``."""
+        message = queue_email(
+            self.session,
+            kind="kudos",
+            to_address=self.person().email,
+            subject="Thanks",
+            text_body="…",
+            html_body=None,
+            now=at or utcnow(),
+        )
+        message.attempts, message.status = attempts, status
+        return self._save(message)
 
 
 def rollup_rows(session: Session) -> tuple[set, set]:

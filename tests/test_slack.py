@@ -9,6 +9,7 @@ import time
 
 import pytest
 import yaml
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from kudos.recognition.models import Kudos, Reaction
@@ -278,6 +279,7 @@ def test_every_refusal_shows_beside_its_field(
         filled["message"] = "x" * 1001
     elif case == "control characters":
         filled["message"] = "Thanks\x07!"
+    refused_before = refusals(field)
     errors = _submit_expecting_errors(
         slack_client,
         slack,
@@ -286,6 +288,11 @@ def test_every_refusal_shows_beside_its_field(
 
     assert words in errors[field]
     assert kudos_count(session) == 0
+    assert refusals(field) - refused_before == 1  # in the metrics, as from the web and the API
+
+
+def refusals(rule: str) -> float:
+    return REGISTRY.get_sample_value("kudos_send_refused_total", {"rule": rule}) or 0.0
 
 
 def test_the_daily_limit_shows_on_the_form(app, slack_client, session, slack, make, people):

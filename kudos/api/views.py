@@ -59,7 +59,7 @@ from kudos.preferences.services import (
     save_preferences,
     stored_slack_choices,
 )
-from kudos.recognition import feed
+from kudos.recognition import events, feed
 from kudos.recognition.models import Value
 from kudos.recognition.services import KudosRejected, check_kudos, known_values, send_kudos
 from kudos.recognition.visibility import can_see
@@ -232,7 +232,9 @@ def create_kudos(body: NewKudos, header: SendHeaders) -> tuple[Response, int]:
     recipient_ids, unknown_people = _recipient_ids(body.recipients)
     values = {value.slug: value.id for value in known_values(db.session).values()}
     if unknown_people or any(slug not in values for slug in body.values):
-        raise invalid(_kudos_problems(body.model_dump()))
+        problems = _kudos_problems(body.model_dump())
+        events.kudos_refused.announce(list(problems))  # sending would have refused them too
+        raise invalid(problems)
     try:
         result = send_kudos(
             db.session,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from kudos import timeutil
 from kudos.db import utcnow
 from kudos.people.models import Person
-from kudos.recognition import compose
+from kudos.recognition import compose, events
 from kudos.recognition.models import VISIBILITIES, Value
 from kudos.recognition.services import (
     MAX_MESSAGE_LENGTH,
@@ -150,9 +150,9 @@ def send(
     if missing:
         names = compose.join_names(missing)
         verb = "isn't" if len(missing) == 1 else "aren't"
-        raise KudosRejected({"recipients": f"{names} {verb} in the Kudos directory."})
+        raise _refused({"recipients": f"{names} {verb} in the Kudos directory."})
     if len(draft.recipients) > MAX_RECIPIENTS:
-        raise KudosRejected({"recipients": f"Choose at most {MAX_RECIPIENTS} people."})
+        raise _refused({"recipients": f"Choose at most {MAX_RECIPIENTS} people."})
     config = current_app.config
     return send_kudos(
         session,
@@ -166,6 +166,12 @@ def send(
         daily_limit=config["DAILY_KUDOS_LIMIT"],
         idempotency_key=key,
     )
+
+
+def _refused(problems: dict[str, str]) -> KudosRejected:
+    """A refusal before ``send_kudos``, told to the listeners as it tells its own."""
+    events.kudos_refused.announce(list(problems))
+    return KudosRejected(problems)
 
 
 def errors_by_block(rejected: KudosRejected) -> dict[str, str]:
