@@ -46,6 +46,7 @@ from kudos.people.models import Person
 from kudos.recognition.models import Kudos, Recognition, Value, kudos_value
 from tests.factories import rollup_rows
 from tests.pgserver import PostgresServer, free_port
+from tests.secrets_in_logs import keep_server_log
 from tests.smtp import Inbox, SmtpServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,13 +126,10 @@ def gunicorn(
         f"--bind=127.0.0.1:{port}",
         "wsgi:app",
     ]
+    environ = {**gunicorn_env(url, port), **(env or {})}
     with log.open("w") as output:
         process = subprocess.Popen(  # noqa: S603 - our own command line
-            command,
-            cwd=ROOT,
-            env={**gunicorn_env(url, port), **(env or {})},
-            stdout=output,
-            stderr=output,
+            command, cwd=ROOT, env=environ, stdout=output, stderr=output
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -152,6 +150,7 @@ def gunicorn(
     finally:
         process.terminate()
         process.wait(timeout=30)
+        keep_server_log(log, {**(env or {}), "KUDOS_SECRET_KEY": SECRET})
         log.unlink(missing_ok=True)
 
 

@@ -70,8 +70,9 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 TEAM_ID = "T0KUDOS"
-TOKEN = "xoxb-test"
-APP_TOKEN = "xapp-test"
+# Shaped like Slack's, and long enough for the run's secrets-in-logs check.
+TOKEN = "xoxb-1234567890-kudos-stand-in-bot"
+APP_TOKEN = "xapp-1-A0KUDOS-stand-in-app-token"
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
 MESSAGE_BLOCKS_MAX, VIEW_BLOCKS_MAX = 50, 100

@@ -7,9 +7,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -17,8 +21,9 @@ import config
 from kudos import logs
 from kudos.auth.tokens import create_token
 from kudos.db import utcnow
-from tests.conftest import SECRETS, find_secrets, sign_in
+from tests.conftest import sign_in
 from tests.oidc_provider import KUDOS_URL, free_port
+from tests.secrets_in_logs import SECRETS, find_secrets
 
 FORGED = "access_denied\r\n2026-11-30 12:00:00 WARNING kudos.auth admin signed in\u2028x\x00"
 GENERATED_ID = re.compile(r"[0-9a-f]{16}")
@@ -331,18 +336,36 @@ def test_the_log_format_is_text_json_or_a_configuration_problem():
 
 
 @pytest.mark.one_engine
-def test_a_server_logs_json_to_stderr_when_asked():
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    root.handlers.clear()  # as in a server, where nothing has configured logging yet
-    try:
-        logs.configure("json")
-        (handler,) = root.handlers
-        assert isinstance(handler.formatter, logs.JsonFormatter)
-        assert root.level == logging.INFO
-    finally:
-        root.handlers[:] = handlers
-        root.level = level
+def test_a_server_logs_json_to_stderr_when_asked(tmp_path):
+    """In a process of its own, where nothing has set up logging before
+    Kudos: its records go to stderr, one JSON object a line, stdout untouched."""
+    serve_one = (
+        "from kudos import create_app; "
+        "create_app().test_client()"
+        ".get('/healthz?code=not-logged', headers={'X-Request-Id': 'r-1'})"
+    )
+    environ = {
+        **os.environ,
+        "KUDOS_LOG_FORMAT": "json",
+        "KUDOS_DATABASE_URL": f"sqlite:///{tmp_path / 'kudos.sqlite3'}",
+        "KUDOS_SECRET_KEY": "a-secret-key-long-enough-for-kudos-0123456789",
+        "KUDOS_BASE_URL": "https://kudos.example.com",
+    }
+    ran = subprocess.run(
+        [sys.executable, "-c", serve_one],
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=Path(__file__).resolve().parent.parent,
+        check=True,
+    )
+
+    records = [json.loads(line) for line in ran.stderr.splitlines()]
+    (access,) = [record for record in records if record["logger"] == "kudos.request"]
+    assert (access["path"], access["status"], access["request_id"]) == ("/healthz", 200, "r-1")
+    assert access["level"] == "INFO"
+    assert "not-logged" not in ran.stderr
+    assert ran.stdout == ""
 
 
 # No secret in the logs ------------------------------------------------------------

@@ -17,9 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, FixedValueRetryIntervalCalculator
 from slack_sdk.webhook import WebhookClient
 
-from tests.slack_api import SlackApi
-
-TOKEN = "xoxb-test"
+from tests.slack_api import TOKEN, SlackApi
 
 
 def plain(text: str) -> dict[str, str]:
