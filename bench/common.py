@@ -12,6 +12,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -52,11 +53,18 @@ def median_ms(action: Callable[[], object], runs: int = RUNS) -> float:
     return statistics.median(times)
 
 
-def serve(app_spec: str, port: int, env: dict[str, str]) -> subprocess.Popen:
-    """gunicorn, once it answers (a busy machine may take a few seconds)."""
-    process = subprocess.Popen(
-        [*GUNICORN, "--bind", f"127.0.0.1:{port}", app_spec], cwd=ROOT, env=env
-    )
+def serve(
+    app_spec: str, port: int, env: dict[str, str], *, log: Path | None = None
+) -> subprocess.Popen:
+    """gunicorn, once it answers (a busy machine may take a few seconds).
+    Its standard error, Kudos' log among it (one line a request), goes to a
+    file as a server's would, ``log`` or one in the temporary directory: to
+    the terminal, thousands of lines a second would slow it down."""
+    log = log or Path(tempfile.gettempdir()) / f"kudos-bench-{port}.log"
+    with log.open("ab") as stderr:
+        process = subprocess.Popen(
+            [*GUNICORN, "--bind", f"127.0.0.1:{port}", app_spec], cwd=ROOT, env=env, stderr=stderr
+        )
     for _ in range(300):
         try:
             requests.get(f"http://127.0.0.1:{port}/", timeout=10, allow_redirects=False)
@@ -64,7 +72,7 @@ def serve(app_spec: str, port: int, env: dict[str, str]) -> subprocess.Popen:
         except requests.RequestException:
             time.sleep(0.2)
     process.terminate()
-    raise RuntimeError(f"{app_spec} did not start")
+    raise RuntimeError(f"{app_spec} did not start: see {log}")
 
 
 def wrk(url: str, cookie: str | None, seconds: int) -> float:

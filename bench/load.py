@@ -15,6 +15,10 @@ gunicorn, 2 sync workers each, and loads them with wrk (Debian package
 
 - the bare endpoint, the baseline every other figure is divided by;
 - the company feed, each request as the next of the signed-in people;
+- the same from a Kudos run as an IT team runs it (issue 18): metrics on,
+  every worker counting into prometheus_client's files, and one JSON log
+  line per request written to a file; then ``/metrics`` is scraped and the
+  log read, and each must count every answered request once;
 - the leaderboard, the same way, and as one person reloading it;
 - the leaderboard the same way while 2 clients keep sending kudos;
 - the manager summary, rotating among the managers;
@@ -33,11 +37,16 @@ per sender (20,000 for 2,000 senders).
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -63,6 +72,7 @@ from kudos.extensions import db  # noqa: E402
 from tests.pgserver import free_port, throwaway_postgres  # noqa: E402
 
 SAMPLE = 20  # answers checked by hand before each kind of run
+METRICS_TOKEN = "bench-metrics-token-0123456789"  # noqa: S105 - a throwaway server's
 
 
 @dataclass
@@ -134,7 +144,7 @@ def run(url: str, args: argparse.Namespace) -> int:
 
 
 # The runs ``--only`` can pick.
-RUNS = ("feed", "leaderboard", "one", "sending", "summary", "send")
+RUNS = ("feed", "observed", "leaderboard", "one", "sending", "summary", "send")
 
 
 def http_runs(
@@ -165,6 +175,11 @@ def http_runs(
         rows = [load("bare Flask endpoint", feed, bare_url)]
         if "feed" in only:
             rows.append(load(f"company feed `/`, {people}", feed))
+        if "observed" in only:
+            print("  company feed, metrics on and JSON logs ...", flush=True)
+            row, counted = observed(url, feed, seconds, f"company feed `/`, {people}")
+            rows.append(row)
+            problems += counted
         if "leaderboard" in only:
             rows.append(load(f"leaderboard, {people}", board))
         if "one" in only:
@@ -196,6 +211,75 @@ def http_runs(
             server.wait()
     problems += [f"{row.what}: {row.result.errors()}" for row in rows if row.result.errors()]
     return rows, rss, problems
+
+
+def observed(url: str, feed: list[Request], seconds: int, what: str) -> tuple[Row, list[str]]:
+    """The feed from a Kudos with metrics on (prometheus_client's
+    multiprocess files, as ``gunicorn.conf.py`` sets them up) and JSON logs
+    in a file; then what ``/metrics`` and the log say were answered. Both
+    must hold wrk's requests and the checked sample, plus at most the 8
+    that were still in flight when wrk stopped counting."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = kudos_env(url, base) | {
+        "KUDOS_METRICS_ENABLED": "true",
+        "KUDOS_METRICS_TOKEN": METRICS_TOKEN,
+        "KUDOS_LOG_FORMAT": "json",
+    }
+    with tempfile.TemporaryDirectory(prefix="kudos-observed-") as directory:
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(Path(directory) / "metrics")
+        log = Path(directory) / "kudos.log"
+        server = serve("wsgi:app", port, env, log=log)
+        try:
+            problems = check_sample(port, feed[:SAMPLE])
+            result = Wrk(base, feed, seconds).result()
+            time.sleep(1)  # the last requests wrk left in flight
+            scrape = requests.get(
+                f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=30
+            )
+            scrape.raise_for_status()
+        finally:
+            server.terminate()
+            server.wait()
+        answered = _feed_answers_counted(scrape.text)
+        lines, size = _feed_answers_logged(log)
+    low = result.requests + SAMPLE
+    for source, count in (("/metrics", answered), ("the JSON log", lines)):
+        if not low <= count <= low + 8:
+            problems.append(f"{source} counted {count:,} feed answers, wrk and the check {low:,}")
+    print(
+        f"    /metrics counted {answered:,} feed answers and the log has {lines:,} lines for "
+        f"them (wrk {result.requests:,} + {SAMPLE} checked; up to 8 more in flight); "
+        f"{size / max(lines, 1):.0f} bytes of log a request",
+        flush=True,
+    )
+    return Row(f"{what}, metrics on and JSON logs", result), problems
+
+
+def _feed_answers_counted(text: str) -> int:
+    return int(
+        sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "kudos_http_request_duration_seconds_count"
+            and sample.labels.get("endpoint") == "recognition.company_feed"
+            and sample.labels.get("status") == "2xx"
+        )
+    )
+
+
+def _feed_answers_logged(log: Path) -> tuple[int, int]:
+    """The access lines of the feed's 200s, and the log's size in bytes."""
+    lines = 0
+    with log.open(encoding="utf-8") as records:
+        for line in records:
+            if not line.startswith("{"):
+                continue  # gunicorn's own lines
+            record = json.loads(line)
+            if record.get("logger") == "kudos.request" and record.get("path") == "/":
+                lines += record.get("status") == 200
+    return lines, log.stat().st_size
 
 
 def check_sample(port: int, sample: list[Request]) -> list[str]:
