@@ -76,6 +76,23 @@ install_test_provider() {
     fi
 }
 
+install_promtool() {
+    # Prometheus' rule checker, for the tests of the operations guide's alert
+    # rules: only the promtool binary of Debian's prometheus package, unpacked
+    # into .venv/bin, so that no Prometheus server is installed or started.
+    command -v promtool >/dev/null || [ -x .venv/bin/promtool ] && return 0
+    echo "==> Unpacking promtool from Debian's prometheus package into .venv/bin"
+    local dir
+    dir=$(mktemp -d)
+    if ! (cd "$dir" && apt-get download -qq prometheus 2>/dev/null); then
+        as_root apt-get update -qq
+        (cd "$dir" && apt-get download -qq prometheus 2>/dev/null)
+    fi
+    dpkg-deb --fsys-tarfile "$dir"/prometheus_*.deb | tar -x -C "$dir" ./usr/bin/promtool
+    mv "$dir/usr/bin/promtool" .venv/bin/promtool
+    rm -rf "$dir"
+}
+
 install_test_browser() {
     # Debian's headless Chromium for the browser tests (Playwright drives it;
     # it never downloads a browser of its own), and axe-core (npm) that the

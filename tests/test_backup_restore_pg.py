@@ -9,7 +9,6 @@ restored copy must hold the same rows, and Kudos must serve from it.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,21 +26,12 @@ from kudos.models import Base  # every table mapped
 from kudos.outbox.services import queue_email
 from kudos.preferences.models import RecognitionPreference
 from tests.conftest import TEST_SECRET_KEY
+from tests.docs_blocks import guide_block
 from tests.factories import Factory
 from tests.faults import migrate
 from tests.pgserver import database_of_its_own, postgres_bindir
 
-GUIDE = Path(__file__).parents[1] / "docs" / "operations.md"
 MESSAGES = ["Спасибо за помощь с отчётом 🎉", "شكراً على المساعدة", "謝謝你的耐心 — merci!"]
-
-
-def guide_steps(name: str) -> str:
-    """The shell block the guide marks with ``<!-- name -->``."""
-    found = re.search(
-        rf"<!-- {name} -->\s*```sh\n(.*?)```\s*<!-- /{name} -->", GUIDE.read_text(), re.S
-    )
-    assert found, f"docs/operations.md has no {name} block"
-    return found.group(1)
 
 
 def libpq(url: str) -> str:
@@ -136,11 +126,11 @@ def test_the_guides_backup_and_restore_bring_everything_back(
         "KUDOS_BASE_URL": "http://localhost",
     }
     try:
-        dumped = run_steps(guide_steps("backup-steps"), env, kudos_command)
+        dumped = run_steps(guide_block("backup-steps", "sh"), env, kudos_command)
         assert dumped.returncode == 0, dumped.stderr
         assert backup.stat().st_size > 0
 
-        restored = run_steps(guide_steps("restore-steps"), env, kudos_command)
+        restored = run_steps(guide_block("restore-steps", "sh"), env, kudos_command)
         assert restored.returncode == 0, restored.stderr
         assert "(head)" in restored.stdout  # kudos db current, as the guide says
 
@@ -186,7 +176,7 @@ def test_a_restore_that_fails_stops_at_once(source, tmp_path, kudos_command):
         make_url(source).set(database=env["RESTORED_NAME"]).render_as_string(False)
     )
     try:
-        result = run_steps(guide_steps("restore-steps"), env, kudos_command)
+        result = run_steps(guide_block("restore-steps", "sh"), env, kudos_command)
         assert result.returncode != 0
         # It stopped at pg_restore: nothing ran after it.
         assert result.stderr.strip().splitlines()[-1].startswith("pg_restore: error")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 import pytest
 
 import config
@@ -213,3 +216,43 @@ def test_the_provisioning_rate_limit_is_a_rate():
     assert load(KUDOS_RATELIMIT_SCIM="20/second")["RATELIMIT_SCIM"] == "20/second"
     with pytest.raises(config.ConfigError, match="KUDOS_RATELIMIT_SCIM must be a rate"):
         load(KUDOS_RATELIMIT_SCIM="lots")
+
+
+class Asked(dict):
+    """An environment that notes every name Kudos looks up in it."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked: set[str] = set()
+
+    def get(self, name, default=None):  # noqa: ANN001, ANN201
+        self.asked.add(name)
+        return super().get(name, default)
+
+    def __getitem__(self, name):  # noqa: ANN001, ANN204
+        self.asked.add(name)
+        return super().__getitem__(name)
+
+    def __contains__(self, name):  # noqa: ANN001, ANN204
+        self.asked.add(name)
+        return super().__contains__(name)
+
+
+def test_the_example_environment_names_every_setting():
+    """.env.example is where an operator starts: a setting missing there
+    is a setting nobody finds."""
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    listed = {
+        line.split("=", 1)[0]
+        for line in example.read_text(encoding="utf-8").splitlines()
+        if line.startswith("KUDOS_")
+    }
+    environ = Asked(
+        {name: "" for name in listed}
+        | {"KUDOS_SLACK_BOT_TOKEN": "xoxb-1-2-abc", "KUDOS_METRICS_ENABLED": "true"}
+    )
+    with contextlib.suppress(config.ConfigError):  # the Slack settings are incomplete
+        config.load(environ, instance_path="/srv/kudos/instance")
+
+    assert {name for name in environ.asked if name.startswith("KUDOS_")} - listed == set()
+    assert len(environ.asked) > 40
