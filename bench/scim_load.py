@@ -56,7 +56,6 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -72,14 +71,14 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import GUNICORN, ROOT, kudos_env  # noqa: E402
+from bench.common import kudos_env  # noqa: E402
 from bench.workload import app_for  # noqa: E402
 from kudos.db import make_engine, utcnow  # noqa: E402
 from kudos.extensions import db  # noqa: E402
 from kudos.people.models import Department, Person, Team  # noqa: E402
 from kudos.scim.models import ScimGroup, ScimUser  # noqa: E402
 from kudos.scim.tokens import create_token  # noqa: E402
-from tests.faults import migrate, percentile  # noqa: E402
+from tests.faults import migrate, percentile, serving  # noqa: E402
 from tests.pgserver import free_port, throwaway_postgres  # noqa: E402
 from tests.scim_client import ENTERPRISE, GROUP, MEDIA_TYPE, PATCH_OP, USER  # noqa: E402
 
@@ -619,44 +618,13 @@ def served(
     app_spec: str, env: dict[str, str], *, workers: int, threads: int, ready: str
 ) -> Iterator[str]:
     """``app_spec`` under gunicorn on a free port, once ``ready`` answers:
-    its address. Fails if it died meanwhile."""
-    port = free_port()
-    log = Path(tempfile.mkstemp(prefix="kudos-scim-gunicorn-", suffix=".log")[1])
-    command = [
-        *GUNICORN[:1],
-        f"--workers={workers}",
-        f"--threads={threads}",
-        f"--timeout={TIMEOUT}",
-        "--log-level=warning",
-        f"--bind=127.0.0.1:{port}",
-        app_spec,
-    ]
-    with log.open("w") as output:
-        process = subprocess.Popen(  # noqa: S603 - our own command line
-            command, cwd=ROOT, env=env, stdout=output, stderr=output
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited:\n{log.read_text()}")
-            try:
-                if requests.get(base + ready, timeout=10).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        else:
-            raise RuntimeError(f"{app_spec} did not start")
+    its address. Fails if it died or logged a traceback meanwhile."""
+    with serving(
+        app_spec, env, free_port(), workers=workers, threads=threads, ready=ready, timeout=TIMEOUT
+    ) as (base, log):
         yield base
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn died during the run:\n{log.read_text()}")
         if "Traceback" in log.read_text():
             raise RuntimeError(f"gunicorn logged errors:\n{log.read_text()[-3000:]}")
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

@@ -116,17 +116,35 @@ def gunicorn(
     """Kudos under gunicorn on a free port (``env`` on top of the settings
     the fault tests use): its address and its log file."""
     port = free_port()
-    log = Path(tempfile.mkstemp(prefix="kudos-faults-gunicorn-", suffix=".log")[1])
+    environ = {**gunicorn_env(url, port), **(env or {})}
+    with serving("wsgi:app", environ, port, workers=workers, threads=threads) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def serving(
+    app_spec: str,
+    environ: dict[str, str],
+    port: int,
+    *,
+    workers: int,
+    threads: int,
+    ready: str = "/healthz",
+    timeout: int = 60,
+) -> Iterator[tuple[str, Path]]:
+    """``app_spec`` under gunicorn on ``port``, once ``ready`` answers 200:
+    its address and its log file. Fails if it died meanwhile. The log goes
+    to the run's check for secrets (tests/secrets_in_logs.py), then away."""
+    log = Path(tempfile.mkstemp(prefix="kudos-gunicorn-", suffix=".log")[1])
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         f"--workers={workers}",
         f"--threads={threads}",
-        "--timeout=60",
+        f"--timeout={timeout}",
         "--log-level=warning",
         f"--bind=127.0.0.1:{port}",
-        "wsgi:app",
+        app_spec,
     ]
-    environ = {**gunicorn_env(url, port), **(env or {})}
     with log.open("w") as output:
         process = subprocess.Popen(  # noqa: S603 - our own command line
             command, cwd=ROOT, env=environ, stdout=output, stderr=output
@@ -137,20 +155,20 @@ def gunicorn(
             if process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited:\n{log.read_text()}")
             try:
-                if requests.get(f"{base}/healthz", timeout=10).status_code == 200:
+                if requests.get(base + ready, timeout=10).status_code == 200:
                     break
             except requests.RequestException:
                 pass
             time.sleep(0.1)
         else:
-            raise RuntimeError("gunicorn did not start")
+            raise RuntimeError(f"{app_spec} did not start")
         yield base, log
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn died during the run:\n{log.read_text()}")
     finally:
         process.terminate()
         process.wait(timeout=30)
-        keep_server_log(log, {**(env or {}), "KUDOS_SECRET_KEY": SECRET})
+        keep_server_log(log, environ)
         log.unlink(missing_ok=True)
 
 
