@@ -698,7 +698,7 @@ def test_a_server_that_offers_no_login_says_so(migrated, smtp):
 
 
 @pytest.mark.one_engine
-def test_starttls_asked_of_a_server_without_it_says_to_drop_it(migrated, smtp):
+def test_starttls_asked_of_a_server_without_it_says_where_to_find_it(migrated, smtp):
     result, lines = doctor(base(migrated, KUDOS_SMTP_URL=f"{smtp.url}?starttls=true"))
 
     assert result.exit_code == 1
