@@ -12,9 +12,12 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import limits
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 # Which ID token / userinfo claim carries each piece of a person's profile.
@@ -51,6 +54,62 @@ class ConfigError(RuntimeError):
 
 def default_database_url(instance_path: str) -> str:
     return "sqlite:///" + os.path.join(instance_path, "kudos.sqlite3")
+
+
+# user:password@ in any URL, even one that does not parse.
+URL_PASSWORD = re.compile(r"([a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@")
+
+
+def shown_url(url: str) -> str:
+    """``url`` with its password hidden, for messages and logs, even a URL
+    that does not parse."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.netloc.rsplit("@", 1)[1]
+        return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    except ValueError:
+        return URL_PASSWORD.sub(r"\1***@", url)
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why SQLAlchemy cannot use ``url`` (it does not parse, or its driver
+    is not installed), or None. The driver is imported, as the first
+    connection would."""
+    try:
+        make_url(url).get_dialect().import_dbapi()
+    except (ArgumentError, ValueError, NoSuchModuleError) as error:
+        reasons = {ValueError: "its port is not a number", NoSuchModuleError: "an unknown engine"}
+        reason = reasons.get(type(error), "it does not parse")
+        return (
+            "KUDOS_DATABASE_URL must be a database URL such as "
+            f"postgresql+psycopg://db.example.com/kudos, not {shown_url(url)!r} ({reason})"
+        )
+    except ImportError as error:
+        return (
+            f"KUDOS_DATABASE_URL {shown_url(url)} needs the Python module {error.name}, which "
+            "is not installed: Kudos runs on postgresql+psycopg:// or sqlite:///"
+        )
+    return None
+
+
+def smtp_url_problem(url: str) -> str | None:
+    if not url.startswith(("smtp://", "smtps://")):
+        return f"KUDOS_SMTP_URL must start with smtp:// or smtps://, not {shown_url(url)!r}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - urllib checks the port only when asked for it
+    except ValueError as error:
+        reason = str(error)
+    else:
+        if parts.hostname:
+            return None
+        reason = "no server named"
+    return (
+        "KUDOS_SMTP_URL must be an SMTP URL such as smtp://mail.example.com:587?starttls=true, "
+        f"not {shown_url(url)!r} ({reason})"
+    )
 
 
 def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
@@ -144,8 +203,11 @@ def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
         ratelimit_storage = "memory://"
 
     smtp_url = text("KUDOS_SMTP_URL")
-    if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
-        problems.append(f"KUDOS_SMTP_URL must start with smtp:// or smtps://, not {smtp_url!r}")
+    if smtp_url and (problem := smtp_url_problem(smtp_url)):
+        problems.append(problem)
+    database_url = text("KUDOS_DATABASE_URL")
+    if database_url and (problem := database_url_problem(database_url)):
+        problems.append(problem)
 
     log_format = (text("KUDOS_LOG_FORMAT", "text") or "text").lower()
     if log_format not in LOG_FORMATS:
@@ -158,7 +220,7 @@ def load(environ: Mapping[str, str], *, instance_path: str) -> dict[str, Any]:
 
     settings: dict[str, Any] = {
         "SECRET_KEY": text("KUDOS_SECRET_KEY"),
-        "DATABASE_URL": text("KUDOS_DATABASE_URL") or default_database_url(instance_path),
+        "DATABASE_URL": database_url or default_database_url(instance_path),
         "BASE_URL": base_url,
         "OIDC_ISSUER": issuer.rstrip("/") if issuer else None,
         "OIDC_CLIENT_ID": text("KUDOS_OIDC_CLIENT_ID"),

@@ -24,7 +24,9 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 import config
+from config import shown_url
 from kudos import revisions
+from kudos.db import first_line
 from kudos.doctor import doctor_command
 from kudos.extensions import db
 from kudos.migrate import alembic_config
@@ -46,10 +48,6 @@ def _alembic() -> object:
 
 
 # Is the database there? ---------------------------------------------------------
-
-
-def _shown(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -91,33 +89,28 @@ def _no_file(path: Path) -> str:
     )
 
 
-def _first_line(error: Exception) -> str:
-    text = str(getattr(error, "orig", None) or error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
 def _schema_problem(url: str) -> str | None:
     try:
         schema = revisions.state_of(db.session)
     except SQLAlchemyError as error:
-        return f"cannot open the database {_shown(url)}: {_first_line(error)}"
+        return f"cannot open the database {shown_url(url)}: {first_line(error)}"
     current, heads = schema.shown(schema.current), schema.shown(schema.heads)
     if schema.state == "at head":
         return None
     if schema.state == "empty":
-        return f"the database {_shown(url)} has no Kudos tables yet: run `{_upgrade_command()}`"
+        return f"the database {shown_url(url)} has no Kudos tables yet: run `{_upgrade_command()}`"
     if schema.state == "newer":
         return (
-            f"the database {_shown(url)} is at revision {current}, which "
+            f"the database {shown_url(url)} is at revision {current}, which "
             "this version of Kudos does not know: was it upgraded by a newer one?"
         )
     if schema.state == "foreign":
         return (
-            f"the database {_shown(url)} is at revision {current}, not one of Kudos': "
+            f"the database {shown_url(url)} is at revision {current}, not one of Kudos': "
             "is it another application's database?"
         )
     return (
-        f"the database {_shown(url)} is at revision {current}, not {heads}: "
+        f"the database {shown_url(url)} is at revision {current}, not {heads}: "
         f"run `{_upgrade_command()}`"
     )
 
@@ -164,8 +157,8 @@ def db_upgrade(revision: str) -> None:
         alembic_command.upgrade(_alembic(), revision)
     except OperationalError as error:
         raise click.ClickException(
-            f"cannot open the database {_shown(current_app.config['DATABASE_URL'])}: "
-            f"{_first_line(error)}"
+            f"cannot open the database {shown_url(current_app.config['DATABASE_URL'])}: "
+            f"{first_line(error)}"
         ) from None
     click.echo(f"Database is at revision {revision}.")
 
@@ -563,7 +556,7 @@ class KudosGroup(FlaskGroup):
         except OperationalError as exc:
             # The commands check their database first; this is for one that
             # went away while a command ran.
-            click.echo(f"kudos: the database could not be used: {_first_line(exc)}", err=True)
+            click.echo(f"kudos: the database could not be used: {first_line(exc)}", err=True)
             sys.exit(1)
 
 

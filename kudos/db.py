@@ -81,6 +81,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def first_line(error: BaseException) -> str:
+    """What went wrong, in one line: the driver's own words when SQLAlchemy
+    wraps them (never the statement nor its values)."""
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 @contextmanager
 def indexes_built_after(session: Session, tables: Iterable[Table]) -> Iterator[None]:
     """Bulk loads of millions of rows on PostgreSQL: drop the tables'

@@ -31,7 +31,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 from urllib.error import URLError
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
 import click
 import requests
@@ -42,11 +42,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Connection, func, make_url, select
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 import config
+from config import shown_url
 from kudos import revisions
-from kudos.db import make_engine, utcnow
+from kudos.db import first_line, make_engine, utcnow
 from kudos.outbox.models import OutboxMessage
 from kudos.outbox.services import SmtpSettings
 
@@ -58,7 +59,6 @@ OUTBOX_WARN = timedelta(minutes=15)
 OUTBOX_FAIL = timedelta(hours=1)
 UPGRADE = "kudos db upgrade"
 VARIABLE = re.compile(r"KUDOS_[A-Z0-9_]+")
-URL_PASSWORD = re.compile(r"([a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@")
 SECRET_SETTINGS = (
     "SECRET_KEY",
     "OIDC_CLIENT_SECRET",
@@ -168,25 +168,6 @@ def check_secret_key(setup: Setup) -> Result:
 # The database -------------------------------------------------------------------
 
 
-def shown_url(url: str) -> str:
-    """A URL with its password hidden, even a URL that does not parse."""
-    try:
-        if url.startswith(("smtp://", "smtps://", "redis", "http://", "https://")):
-            parts = urlsplit(url)
-            if parts.password is None:
-                return url
-            netloc = f"{parts.username}:***@{parts.netloc.rsplit('@', 1)[1]}"
-            return urlunsplit(parts._replace(netloc=netloc))
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return URL_PASSWORD.sub(r"\1***@", url)
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(getattr(error, "orig", None) or error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
 @contextmanager
 def _connection(url: str, timeout: float) -> Iterator[Connection]:
     options: dict[str, Any] = {}
@@ -218,20 +199,8 @@ def check_database(setup: Setup) -> Result:
     """Reachable, and at this version's migrations. Never creates a SQLite file."""
     if skipped := setup.not_usable("KUDOS_DATABASE_URL"):
         return skipped
-    url = setup.settings["DATABASE_URL"]
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError) as error:
-        # config.load takes any text; make_url raises ValueError for the port only.
-        reason = (
-            "its port is not a number" if isinstance(error, ValueError) else "it does not parse"
-        )
-        return Result(
-            FAIL,
-            "KUDOS_DATABASE_URL must be a database URL such as "
-            f"postgresql+psycopg://db.example.com/kudos, not {shown_url(url)!r} ({reason})",
-        )
-    if problem := _missing_sqlite_file(parsed):
+    url = setup.settings["DATABASE_URL"]  # config.load has parsed it and found its driver
+    if problem := _missing_sqlite_file(make_url(url)):
         return Result(FAIL, problem)
     try:
         with _connection(url, setup.timeout) as connection:
@@ -240,14 +209,8 @@ def check_database(setup: Setup) -> Result:
                 if connection.dialect.has_table(connection, "alembic_version")
                 else None
             )
-    except ImportError as error:  # create_engine imports the URL's driver
-        return Result(
-            FAIL,
-            f"KUDOS_DATABASE_URL {shown_url(url)} needs the Python module {error.name}, which "
-            "is not installed: Kudos runs on postgresql+psycopg:// or sqlite:///",
-        )
     except SQLAlchemyError as error:
-        return Result(FAIL, f"cannot open the database {shown_url(url)}: {_first_line(error)}")
+        return Result(FAIL, f"cannot open the database {shown_url(url)}: {first_line(error)}")
     if schema is None or schema.state == "empty":
         return Result(FAIL, f"{shown_url(url)} has no Kudos tables yet: run `{UPGRADE}`")
     current, head = schema.shown(schema.current), schema.shown(schema.heads)
@@ -279,7 +242,7 @@ def check_outbox(setup: Setup) -> Result:
         with _connection(setup.settings["DATABASE_URL"], setup.timeout) as connection:
             queued = connection.execute(query).all()
     except SQLAlchemyError as error:
-        return Result(FAIL, f"cannot read the outbox: {_first_line(error)}")
+        return Result(FAIL, f"cannot read the outbox: {first_line(error)}")
     if not queued:
         return Result(OK, "nothing is waiting to be sent")
     now = utcnow()
@@ -493,14 +456,7 @@ def check_smtp(setup: Setup) -> Result:
             return Result(FAIL, "cannot send a test message: KUDOS_SMTP_URL is not set")
         return Result(SKIP, "e-mail is off (KUDOS_SMTP_URL is not set)")
     server = shown_url(url)
-    try:
-        smtp_settings = SmtpSettings.from_url(url)
-    except ValueError as error:
-        return Result(
-            FAIL,
-            "KUDOS_SMTP_URL must be an SMTP URL such as smtp://mail.example.com:587?starttls="
-            f"true, not {server!r} ({_first_line(error)})",
-        )
+    smtp_settings = SmtpSettings.from_url(url)  # config.load has checked that it parses
     smtp_class = smtplib.SMTP_SSL if smtp_settings.use_ssl else smtplib.SMTP
     try:
         with smtp_class(smtp_settings.host, smtp_settings.port, timeout=setup.timeout) as smtp:
@@ -556,7 +512,7 @@ def _socket_error(error: BaseException) -> str:
         return "no answer in time"
     if isinstance(error, OSError) and error.strerror:
         return error.strerror.lower()
-    return _first_line(error)
+    return first_line(error)
 
 
 def _test_message(mail_from: str, to: str) -> EmailMessage:
@@ -597,7 +553,7 @@ def check_rate_limits(setup: Setup) -> Result:
     except Exception as error:  # noqa: BLE001 - whatever the client raises, say it in one line
         return Result(
             FAIL,
-            f"{shown_url(uri)} does not answer ({_first_line(error)}): until it does, each "
+            f"{shown_url(uri)} does not answer ({first_line(error)}): until it does, each "
             "process counts in its own memory",
         )
     finally:
@@ -668,7 +624,7 @@ def run_checks(setup: Setup) -> list[tuple[str, Result]]:
 def _masked(text: str, setup: Setup) -> str:
     """No password in a URL (a configuration problem quotes the value), and,
     belt and braces, no secret setting, whatever a server put in its answer."""
-    text = URL_PASSWORD.sub(r"\1***@", text)
+    text = config.URL_PASSWORD.sub(r"\1***@", text)
     values = [setup.settings.get(name) for name in SECRET_SETTINGS] if setup.settings else []
     for value in values:
         if value and len(value) >= 8:

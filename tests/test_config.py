@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -256,3 +259,46 @@ def test_the_example_environment_names_every_setting():
 
     assert {name for name in environ.asked if name.startswith("KUDOS_")} - listed == set()
     assert len(environ.asked) > 40
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("KUDOS_DATABASE_URL", "not a url", "(it does not parse)"),
+        ("KUDOS_DATABASE_URL", "postgresql+psycopg://k:hunter22@db:abc/kudos", "port is not"),
+        ("KUDOS_DATABASE_URL", "mysql://k:hunter22@db/kudos", "needs the Python module MySQLdb"),
+        ("KUDOS_DATABASE_URL", "cockroach://k:hunter22@db/kudos", "(an unknown engine)"),
+        ("KUDOS_SMTP_URL", "smtp://k:hunter22@mail:abc", "Port could not be cast"),
+        ("KUDOS_SMTP_URL", "smtp://k:hunter22@mail:70000", "Port out of range"),
+        ("KUDOS_SMTP_URL", "smtp://[::1", "Invalid IPv6 URL"),
+        ("KUDOS_SMTP_URL", "mail://k:hunter22@mail", "must start with smtp://"),
+    ],
+)
+def test_a_url_kudos_could_not_use_is_refused_at_start_up_without_its_password(name, value, says):
+    with pytest.raises(config.ConfigError) as refused:
+        load(**{name: value})
+
+    (problem,) = refused.value.problems
+    assert problem.startswith(name)
+    assert says in problem
+    assert "hunter22" not in problem
+
+
+def test_a_command_says_so_in_one_line(tmp_path):
+    environ = {
+        **os.environ,
+        "KUDOS_DATABASE_URL": "not a url",
+        "KUDOS_SECRET_KEY": "a-secret-key-long-enough-for-kudos-0123456789",
+        "KUDOS_BASE_URL": "https://kudos.example.com",
+    }
+    ran = subprocess.run(
+        [sys.executable, "-c", "from kudos.cli import main; main()", "admins", "list"],
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=tmp_path,
+    )
+
+    assert ran.returncode != 0
+    assert "Traceback" not in ran.stderr
+    assert "KUDOS_DATABASE_URL must be a database URL" in ran.stderr

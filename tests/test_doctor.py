@@ -355,12 +355,14 @@ def test_another_applications_database_is_not_taken_for_a_newer_kudos(tmp_path):
     ],
     ids=["not-a-url", "port-not-a-number", "driver-not-installed"],
 )
-def test_a_database_url_start_up_takes_but_cannot_use_fails_in_one_line(url, message):
+def test_a_database_url_kudos_cannot_use_is_a_configuration_problem(url, message):
     result, lines = doctor({"KUDOS_DATABASE_URL": url, "KUDOS_BASE_URL": closed_port_url()})
 
-    assert result.exit_code == 1, result.output
-    assert lines["configuration"][0] == "ok"  # config.load takes any text here
-    assert lines["database"] == ("FAIL", message)
+    assert result.exit_code == 2, result.output
+    assert lines["configuration"] == ("FAIL", "1 problem: Kudos does not start until it is fixed")
+    listed = [line.strip()[2:] for line in result.output.splitlines() if line.startswith(" ")]
+    assert listed == [message]
+    assert lines["database"] == ("skip", "not checked: KUDOS_DATABASE_URL (see configuration)")
     assert lines["outbox"] == ("skip", "not checked: needs the database (above)")
     assert "hunter22" not in result.output
 
@@ -637,17 +639,17 @@ def test_smtp_down_fails_without_the_password(migrated, smtp):
     ],
     ids=["port-not-a-number", "unclosed-ipv6-address"],
 )
-def test_an_smtp_url_start_up_takes_but_cannot_use_fails_in_one_line(migrated, url, reason):
+def test_an_smtp_url_kudos_cannot_use_is_a_configuration_problem(migrated, url, reason):
     result, lines = doctor(base(migrated, KUDOS_SMTP_URL=url))
 
-    assert result.exit_code == 1, result.output
-    assert lines["configuration"][0] == "ok"  # config.load checks the scheme only
-    mark, message = lines["e-mail (SMTP)"]
-    assert mark == "FAIL"
-    assert message.startswith(
+    assert result.exit_code == 2, result.output
+    assert lines["configuration"][0] == "FAIL"
+    problem = next(line.strip()[2:] for line in result.output.splitlines() if "  - " in line)
+    assert problem.startswith(
         "KUDOS_SMTP_URL must be an SMTP URL such as smtp://mail.example.com:587?starttls=true, "
         f"not '{url.replace('hunter22', '***')}' ({reason}"
     )
+    assert lines["e-mail (SMTP)"] == ("skip", "not checked: KUDOS_SMTP_URL (see configuration)")
     assert "hunter22" not in result.output
 
 
